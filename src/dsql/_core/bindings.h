@@ -31,5 +31,8 @@ struct Register {
 
 }  // namespace dsql::bind
 
+// Several files may register into one submodule; each registration gets its own static.
 #define DSQL_REGISTER_BINDINGS(submodule, fn) \
-  static ::dsql::bind::Register dsql_register_##submodule(#submodule, fn)
+  static ::dsql::bind::Register DSQL_BIND_CONCAT(dsql_register_##submodule##_, __LINE__)(#submodule, fn)
+#define DSQL_BIND_CONCAT_INNER(a, b) a##b
+#define DSQL_BIND_CONCAT(a, b) DSQL_BIND_CONCAT_INNER(a, b)

@@ -14,8 +14,11 @@ std::vector<Binder>& binders() {
 
 PYBIND11_MODULE(_kernels, m) {
   m.doc() = "dsql C++ kernels (clock, storage, adjudicator, journal)";
+  // Several binding files may fill one submodule (e.g. storage's codec and store).
   for (const dsql::bind::Binder& b : dsql::bind::binders()) {
-    pybind11::module_ sub = m.def_submodule(b.submodule);
+    pybind11::module_ sub = pybind11::hasattr(m, b.submodule)
+                                ? m.attr(b.submodule).cast<pybind11::module_>()
+                                : m.def_submodule(b.submodule);
     b.fn(sub);
   }
 }
