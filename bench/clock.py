@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+from dsql.bench.harness import Result, best_ns_per_call
+
 from dsql import clock as dclock
 from dsql._core import _kernels
-from dsql.bench.harness import Result, best_ns_per_call
 
 DESCRIPTION = "clock reads from C++ and Python against bare clock_gettime / time.time_ns"
 

@@ -127,6 +127,5 @@ def format_table(results: list[Result]) -> str:
             target = f"{r.target}: {'met' if r.meets_target else 'NOT met'}"
         rows.append((r.name, f"{r.value:,.1f} {r.unit}", base, ratio, target))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows
-    )
+    lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+    return "\n".join(line.rstrip() for line in lines)

@@ -32,7 +32,8 @@ def test_cpp_unit_tests(repo_root: Path) -> None:
     subprocess.run(configure, check=True, capture_output=True, text=True)
     built = subprocess.run([cmake, "--build", str(build), "-j2"], capture_output=True, text=True)
     assert built.returncode == 0, built.stdout[-5000:] + built.stderr[-5000:]
-    assert "warning:" not in built.stdout + built.stderr, "the kernels must build -Wall -Wextra clean"
+    output = built.stdout + built.stderr
+    assert "warning:" not in output, "the kernels must build -Wall -Wextra clean\n" + output
 
     ran = subprocess.run([str(build / "dsql_cpp_tests")], capture_output=True, text=True,
                          timeout=600)
