@@ -40,9 +40,13 @@ bool SegmentReader::read_header(SegmentHeader* out, std::string* why) {
   assert(offset_ == 0);
   assert(out != nullptr && why != nullptr);
   const uint64_t size = file_size();
-  if (size < kSegmentHeaderBytes || !ensure(0, kSegmentHeaderBytes, kSegmentHeaderBytes)) {
-    *why = "segment header cut short (" + std::to_string(std::min<uint64_t>(size, buf_.size())) +
-           " of " + std::to_string(kSegmentHeaderBytes) + " bytes)";
+  if (size < kSegmentHeaderBytes) {
+    *why = "segment header cut short (" + std::to_string(size) + " of " +
+           std::to_string(kSegmentHeaderBytes) + " bytes)";
+    return false;
+  }
+  if (!ensure(0, kSegmentHeaderBytes, kSegmentHeaderBytes)) {
+    *why = "short read of the segment header";
     return false;
   }
   if (!decode_segment_header(std::string_view(buf_).substr(0, kSegmentHeaderBytes), out, why)) {
