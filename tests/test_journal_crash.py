@@ -6,12 +6,12 @@ present or absent, but whole). Method: a child process (tests/journal_crash_chil
 from several threads to one journal directory with fdatasync durability and tiny segments (so
 rollovers happen under fire) and reports each acknowledged (lsn, commit_ts) on a pipe; the parent
 SIGKILLs it after a random delay (sometimes before it even opened the journal, so recovery itself
-is interrupted). A SIGKILL never tears a write() (the page cache survives it), so in half the
-rounds the parent also plays a power loss: it cuts the journal at a random point after the last
-acknowledged record, sometimes leaving garbage there, and truncates or removes later segment
-files, which an unsynced tail may legally suffer. Then it reopens the journal and checks
-everything acknowledged so far, over all rounds. The loop stops after ~20 s; DSQL_JOURNAL_CRASH_ROUNDS / DSQL_JOURNAL_CRASH_SECONDS run a
-longer one.
+is interrupted). A SIGKILL rarely tears a write() and the page cache survives it, so in half
+the rounds the parent also plays a power loss: it cuts the journal at a random point after the
+last acknowledged record, sometimes leaving garbage there, and truncates or removes later
+segment files, as an unsynced tail may legally suffer. Then it reopens the journal and checks
+everything acknowledged so far, over all rounds. The loop stops after ~20 s (at least 5
+rounds); set DSQL_JOURNAL_CRASH_ROUNDS and DSQL_JOURNAL_CRASH_SECONDS for a longer run.
 """
 
 from __future__ import annotations
