@@ -130,3 +130,56 @@ def test_acknowledged_commits_survive_sigkill(tmp_path: Path) -> None:
         rounds += 1
     assert rounds >= 5
     assert len(acked) > 0 and records >= len(acked)
+
+
+FAILING_DISK_CHILD = r"""
+import json, resource, signal, sys, threading
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
+from dsql.journal import Journal, JournalError
+j = Journal(sys.argv[1], segment_bytes=1 << 20)
+resource.setrlimit(resource.RLIMIT_FSIZE, (30_000, resource.RLIM_INFINITY))
+acked, errors, lock = [], [], threading.Lock()
+def committer(t):
+    i = 0
+    while True:
+        try:
+            lsn = j.append(t * 100_000 + i, [(b"k%d" % i, b"v" * 333)])
+        except JournalError as e:
+            with lock:
+                errors.append(str(e))
+            return
+        with lock:
+            acked.append(lsn)
+        i += 1
+threads = [threading.Thread(target=committer, args=(t,)) for t in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+try:
+    j.append(1, [])
+    later = ""
+except JournalError as e:
+    later = str(e)
+print(json.dumps({"acked": acked, "errors": errors, "later": later}))
+"""
+
+
+def test_a_failing_disk_fails_appends_until_reopen(tmp_path: Path) -> None:
+    """Goal: when a write fails (here: EFBIG from RLIMIT_FSIZE, mid-record), no append is
+    acknowledged that is not durable, every later append fails clearly, and reopening recovers
+    every acknowledged record. Method: a child process with a file-size limit appends from four
+    threads until they all fail; the parent reopens the journal."""
+    import json
+
+    path = tmp_path / "journal"
+    done = subprocess.run([sys.executable, "-c", FAILING_DISK_CHILD, str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    acked = report["acked"]
+    assert len(report["errors"]) == 4 and acked
+    assert all("cannot write" in e or "has failed" in e for e in report["errors"])
+    assert "has failed" in report["later"]
+    with Journal(path) as j:
+        assert j.recovery.last_lsn >= max(acked)
+        assert sorted(acked) == list(range(1, len(acked) + 1))
+        assert [r[1] for r in j.records_from(1)] == list(range(1, j.recovery.last_lsn + 1))
