@@ -31,90 +31,122 @@ RECORD_WRITES: list[tuple[bytes, bytes | None]] = [
 ]
 
 
-def fdatasync_rate(directory: Path, seconds: float) -> float:
-    """Small appends, each followed by fdatasync, on a file in directory: per second."""
-    path = directory / "fdatasync-probe"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        n = 0
+class DiskProbe:
+    """Small appends, each followed by fdatasync, on a file in the journal's directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "fdatasync-probe"
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.count = 0
+        self.elapsed = 0.0
+
+    def run_for(self, seconds: float) -> None:
+        record = b"x" * 150  # about one journal record of RECORD_WRITES
         start = time.perf_counter()
         deadline = start + seconds
-        record = b"x" * 150
         while time.perf_counter() < deadline:
-            os.write(fd, record)
-            os.fdatasync(fd)
-            n += 1
-        return n / (time.perf_counter() - start)
-    finally:
-        os.close(fd)
-        path.unlink()
+            os.write(self.fd, record)
+            os.fdatasync(self.fd)
+            self.count += 1
+        self.elapsed += time.perf_counter() - start
+
+    def finish(self) -> float:
+        os.close(self.fd)
+        self.path.unlink()
+        return self.count / self.elapsed
 
 
-def append_rate(directory: Path, name: str, committers: int, seconds: float,
-                durability: Durability) -> tuple[float, dict[str, float]]:
-    """appends/s with `committers` threads appending for `seconds`, and batch statistics."""
-    path = directory / name
-    journal = Journal(path, durability=durability)
-    counts = [0] * committers
-    late = [0]
-    stop = threading.Event()
-    start_line = threading.Barrier(committers + 1)
+class AppendLoad:
+    """`committers` threads appending to one journal, run in timed slices."""
 
-    def committer(t: int) -> None:
-        append = journal.append
+    def __init__(self, path: Path, committers: int, durability: Durability) -> None:
+        self.journal = Journal(path, durability=durability)
+        self.committers = committers
+        self.count = 0
+        self.elapsed = 0.0
+        self.late = 0
+        self.slices = 0
+
+    def run_for(self, seconds: float) -> None:
+        journal = self.journal
+        counts = [0] * self.committers
+        late = [0] * self.committers
+        stop = threading.Event()
+        start_line = threading.Barrier(self.committers + 1)
+        first_ts = self.slices << 40
+
+        def committer(t: int) -> None:
+            append = journal.append
+            ts = first_ts + (t << 32)
+            n = 0
+            start_line.wait()
+            while not stop.is_set():
+                lsn = append(ts + n, RECORD_WRITES)
+                if journal.durable_lsn < lsn:
+                    late[t] += 1
+                n += 1
+            counts[t] = n
+
+        threads = [threading.Thread(target=committer, args=(t,)) for t in range(self.committers)]
+        for th in threads:
+            th.start()
         start_line.wait()
-        ts = t << 32
-        n = 0
-        while not stop.is_set():
-            lsn = append(ts + n, RECORD_WRITES)
-            if journal.durable_lsn < lsn:
-                late[0] += 1
-            n += 1
-        counts[t] = n
+        start = time.perf_counter()
+        time.sleep(seconds)
+        stop.set()
+        for th in threads:
+            th.join()
+        self.elapsed += time.perf_counter() - start
+        self.count += sum(counts)
+        self.late += sum(late)
+        self.slices += 1
 
-    threads = [threading.Thread(target=committer, args=(t,)) for t in range(committers)]
-    for th in threads:
-        th.start()
-    start_line.wait()
-    start = time.perf_counter()
-    time.sleep(seconds)
-    stop.set()
-    for th in threads:
-        th.join()
-    elapsed = time.perf_counter() - start
-    total = sum(counts)
-    stats = journal.stats()
-    read_back = sum(len(batch) for batch in journal.read_from(1))
-    journal.close()
-    if late[0] or read_back != total or stats.appends != total:
-        raise AssertionError(
-            f"durability check failed: {late[0]} acks before durable, {read_back} records read "
-            f"back, {stats.appends} appended, {total} acknowledged"
-        )
-    extra = {
-        "committers": committers,
-        "appends": total,
-        "syncs": stats.syncs,
-        "mean_batch_records": round(stats.mean_batch_records, 2),
-        "max_batch_records": stats.max_batch_records,
-        "seconds": round(elapsed, 3),
-    }
-    return total / elapsed, extra
+    def finish(self) -> tuple[float, dict[str, float]]:
+        """appends/s over all slices, after checking every ack was durable and is readable."""
+        stats = self.journal.stats()
+        read_back = sum(len(batch) for batch in self.journal.read_from(1))
+        self.journal.close()
+        if self.late or read_back != self.count or stats.appends != self.count:
+            raise AssertionError(
+                f"durability check failed: {self.late} acks before durable, {read_back} records "
+                f"read back, {stats.appends} appended, {self.count} acknowledged"
+            )
+        extra = {
+            "committers": self.committers,
+            "appends": self.count,
+            "syncs": stats.syncs,
+            "mean_batch_records": round(stats.mean_batch_records, 2),
+            "max_batch_records": stats.max_batch_records,
+            "seconds": round(self.elapsed, 3),
+        }
+        return self.count / self.elapsed, extra
 
 
 def run(quick: bool) -> list[Result]:
-    seconds = 2.0 if quick else 6.0
+    # The disk's speed drifts with whatever else the machine is doing, so the three durable
+    # measurements run in interleaved slices and are compared over the same stretch of time.
+    rounds, slice_s = (4, 0.5) if quick else (10, 1.0)
     base = os.environ.get("DSQL_BENCH_DIR") or None
     with tempfile.TemporaryDirectory(prefix="dsql-bench-journal-", dir=base) as tmp:
         directory = Path(tmp)
-        disk = fdatasync_rate(directory, seconds)
-        one, one_extra = append_rate(directory, "j1", 1, seconds, "fdatasync")
-        many, many_extra = append_rate(directory, "j64", 64, seconds, "fdatasync")
-        unsafe_one, unsafe_one_extra = append_rate(directory, "u1", 1, seconds / 2,
-                                                   "unsafe-no-sync")
-        unsafe_many, unsafe_many_extra = append_rate(directory, "u64", 64, seconds / 2,
-                                                     "unsafe-no-sync")
-    where = {"directory": base or tempfile.gettempdir()}
+        disk_probe = DiskProbe(directory)
+        one_load = AppendLoad(directory / "j1", 1, "fdatasync")
+        many_load = AppendLoad(directory / "j64", 64, "fdatasync")
+        for _ in range(rounds):
+            disk_probe.run_for(slice_s)
+            one_load.run_for(slice_s)
+            many_load.run_for(slice_s)
+        disk = disk_probe.finish()
+        one, one_extra = one_load.finish()
+        many, many_extra = many_load.finish()
+        unsafe_one_load = AppendLoad(directory / "u1", 1, "unsafe-no-sync")
+        unsafe_many_load = AppendLoad(directory / "u64", 64, "unsafe-no-sync")
+        for _ in range(2):
+            unsafe_one_load.run_for(slice_s)
+            unsafe_many_load.run_for(slice_s)
+        unsafe_one, unsafe_one_extra = unsafe_one_load.finish()
+        unsafe_many, unsafe_many_extra = unsafe_many_load.finish()
+    where = {"directory": base or tempfile.gettempdir(), "rounds": rounds, "slice_s": slice_s}
     return [
         Result("journal.disk.write_fdatasync", disk, "syncs/s", better="higher", extra=where),
         Result("journal.append.fdatasync.1_committer", one, "appends/s", better="higher",
