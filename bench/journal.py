@@ -1,0 +1,163 @@
+"""Journal group commit: durable appends/s for 1 and 64 committers, against the disk itself.
+
+Baselines measured in the same run, in the same directory:
+  - the disk's own rate of small write + fdatasync on an appended file (what one committer
+    could get at best without group commit);
+  - the 1-committer journal rate, which the 64-committer rate is compared with (target >= 10x:
+    group commit lets 64 committers share each fdatasync).
+Every acknowledged commit is checked durable at its ack (durable_lsn >= lsn) and all are read
+back at the end. The unsafe-no-sync rates are reported for context only: they measure the
+software path without the disk. The journal lives in a temporary directory under
+$DSQL_BENCH_DIR (default: the system temp directory).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from dsql.bench.harness import Result
+
+from dsql.journal import Durability, Journal
+
+DESCRIPTION = "journal group commit: appends/s for 1 and 64 committers vs the disk's fdatasync rate"
+
+RECORD_WRITES: list[tuple[bytes, bytes | None]] = [
+    (b"\x01table\x00\x00\x00\x2a", b"r" * 100),  # a row post-image
+    (b"\x02index\x00name\x00\x2a", b""),  # an index entry
+]
+
+
+class DiskProbe:
+    """Small appends, each followed by fdatasync, on a file in the journal's directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "fdatasync-probe"
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.count = 0
+        self.elapsed = 0.0
+
+    def run_for(self, seconds: float) -> None:
+        record = b"x" * 150  # about one journal record of RECORD_WRITES
+        start = time.perf_counter()
+        deadline = start + seconds
+        while time.perf_counter() < deadline:
+            os.write(self.fd, record)
+            os.fdatasync(self.fd)
+            self.count += 1
+        self.elapsed += time.perf_counter() - start
+
+    def finish(self) -> float:
+        os.close(self.fd)
+        self.path.unlink()
+        return self.count / self.elapsed
+
+
+class AppendLoad:
+    """`committers` threads appending to one journal, run in timed slices."""
+
+    def __init__(self, path: Path, committers: int, durability: Durability) -> None:
+        self.journal = Journal(path, durability=durability)
+        self.committers = committers
+        self.count = 0
+        self.elapsed = 0.0
+        self.late = 0
+        self.slices = 0
+
+    def run_for(self, seconds: float) -> None:
+        journal = self.journal
+        counts = [0] * self.committers
+        late = [0] * self.committers
+        stop = threading.Event()
+        start_line = threading.Barrier(self.committers + 1)
+        first_ts = self.slices << 40
+
+        def committer(t: int) -> None:
+            append = journal.append
+            ts = first_ts + (t << 32)
+            n = 0
+            start_line.wait()
+            while not stop.is_set():
+                lsn = append(ts + n, RECORD_WRITES)
+                if journal.durable_lsn < lsn:
+                    late[t] += 1
+                n += 1
+            counts[t] = n
+
+        threads = [threading.Thread(target=committer, args=(t,)) for t in range(self.committers)]
+        for th in threads:
+            th.start()
+        start_line.wait()
+        start = time.perf_counter()
+        time.sleep(seconds)
+        stop.set()
+        for th in threads:
+            th.join()
+        self.elapsed += time.perf_counter() - start
+        self.count += sum(counts)
+        self.late += sum(late)
+        self.slices += 1
+
+    def finish(self) -> tuple[float, dict[str, float]]:
+        """appends/s over all slices, after checking every ack was durable and is readable."""
+        stats = self.journal.stats()
+        read_back = sum(len(batch) for batch in self.journal.read_from(1))
+        self.journal.close()
+        if self.late or read_back != self.count or stats.appends != self.count:
+            raise AssertionError(
+                f"durability check failed: {self.late} acks before durable, {read_back} records "
+                f"read back, {stats.appends} appended, {self.count} acknowledged"
+            )
+        extra = {
+            "committers": self.committers,
+            "appends": self.count,
+            "syncs": stats.syncs,
+            "mean_batch_records": round(stats.mean_batch_records, 2),
+            "max_batch_records": stats.max_batch_records,
+            "seconds": round(self.elapsed, 3),
+        }
+        return self.count / self.elapsed, extra
+
+
+def run(quick: bool) -> list[Result]:
+    # The disk's speed drifts with whatever else the machine is doing, so the three durable
+    # measurements run in interleaved slices and are compared over the same stretch of time.
+    rounds, slice_s = (4, 0.5) if quick else (10, 1.0)
+    base = os.environ.get("DSQL_BENCH_DIR") or None
+    with tempfile.TemporaryDirectory(prefix="dsql-bench-journal-", dir=base) as tmp:
+        directory = Path(tmp)
+        disk_probe = DiskProbe(directory)
+        one_load = AppendLoad(directory / "j1", 1, "fdatasync")
+        many_load = AppendLoad(directory / "j64", 64, "fdatasync")
+        for _ in range(rounds):
+            disk_probe.run_for(slice_s)
+            one_load.run_for(slice_s)
+            many_load.run_for(slice_s)
+        disk = disk_probe.finish()
+        one, one_extra = one_load.finish()
+        many, many_extra = many_load.finish()
+        unsafe_one_load = AppendLoad(directory / "u1", 1, "unsafe-no-sync")
+        unsafe_many_load = AppendLoad(directory / "u64", 64, "unsafe-no-sync")
+        for _ in range(2):
+            unsafe_one_load.run_for(slice_s)
+            unsafe_many_load.run_for(slice_s)
+        unsafe_one, unsafe_one_extra = unsafe_one_load.finish()
+        unsafe_many, unsafe_many_extra = unsafe_many_load.finish()
+    where = {"directory": base or tempfile.gettempdir(), "rounds": rounds, "slice_s": slice_s}
+    return [
+        Result("journal.disk.write_fdatasync", disk, "syncs/s", better="higher", extra=where),
+        Result("journal.append.fdatasync.1_committer", one, "appends/s", better="higher",
+               baseline=disk, baseline_name="disk write+fdatasync/s", extra=one_extra),
+        Result("journal.append.fdatasync.64_committers", many, "appends/s", better="higher",
+               baseline=one, baseline_name="journal, 1 committer", target=">= 10x 1 committer",
+               meets_target=many >= 10 * one, extra=many_extra),
+        Result("journal.append.unsafe_no_sync.1_committer", unsafe_one, "appends/s",
+               better="higher", baseline=one, baseline_name="journal fdatasync, 1 committer",
+               extra=unsafe_one_extra),
+        Result("journal.append.unsafe_no_sync.64_committers", unsafe_many, "appends/s",
+               better="higher", baseline=unsafe_one,
+               baseline_name="journal unsafe-no-sync, 1 committer", extra=unsafe_many_extra),
+    ]
