@@ -1,0 +1,104 @@
+"""Which commits are decided but not yet visible, and how far storage may be read.
+
+Between the adjudicator's decision and the crossbar's apply, a commit is *in flight*: its
+timestamp is fixed but storage does not show it yet. The storage watermark W (every commit at or
+below W is applied) may therefore only advance to just below the oldest in-flight commit, or,
+with nothing in flight, to the highest timestamp decided or promised.
+
+The sequencer also remembers, for every commit above W, the lowest journal lsn its record can
+have, so that a checkpoint taken as of W knows from which lsn the journal must be replayed
+(records below that lsn all commit at or below W and are inside the checkpoint image).
+
+Thread-safety: all methods may be called from any thread. ``decide()`` runs the caller's
+adjudication under the sequencer's lock, so a decision and a promise never interleave: a
+promise is made only when no commit at or below it is in flight, and every later decision
+comes out above it (the adjudicator guarantees that).
+
+Invariants (under the lock):
+  1. watermark never decreases.
+  2. Every key of _pending is > watermark; _pending holds every decided commit above it.
+  3. _in_flight is a subset of _pending's keys.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Sequencer:
+    def __init__(self, *, watermark: int, next_lsn: Callable[[], int]) -> None:
+        """`watermark`: where storage stands now; `next_lsn()`: a lower bound on the lsn of the
+        next journal record (the journal's durable lsn + 1)."""
+        self._lock = threading.Lock()
+        self._watermark = watermark
+        self._high = watermark  # highest timestamp decided or promised
+        self._pending: dict[int, int] = {}  # commit ts > watermark -> lowest possible lsn
+        self._in_flight: set[int] = set()
+        self._next_lsn = next_lsn
+
+    @property
+    def watermark(self) -> int:
+        return self._watermark
+
+    def decide(self, adjudicate: Callable[[], tuple[T, int | None]]) -> T:
+        """Runs `adjudicate()` under the lock. It returns (result, commit_ts or None); a commit
+        ts is registered as in flight before the lock is released."""
+        with self._lock:
+            result, commit_ts = adjudicate()
+            if commit_ts is not None:
+                assert commit_ts > self._high, "the adjudicator decided below a promise"
+                self._high = commit_ts
+                self._pending[commit_ts] = self._next_lsn()
+                self._in_flight.add(commit_ts)
+            return result
+
+    def journaled(self, commit_ts: int, lsn: int) -> None:
+        """The commit's record has lsn `lsn` (tightens the replay bound)."""
+        with self._lock:
+            if commit_ts in self._pending:
+                self._pending[commit_ts] = lsn
+
+    def finish(self, commit_ts: int) -> int:
+        """The commit is applied (or given up); returns the watermark it allows."""
+        with self._lock:
+            self._in_flight.discard(commit_ts)
+            return self._advance_locked()
+
+    def promise(self, ts: int, promise_through: Callable[[int], None]) -> bool:
+        """Makes `ts` readable at once when no commit at or below it is in flight: asks the
+        adjudicators to promise nothing commits at or below ts, then advances the watermark.
+        Returns False when an in-flight commit must be applied first."""
+        with self._lock:
+            if ts <= self._watermark:
+                return True
+            if self._in_flight and min(self._in_flight) <= ts:
+                return False
+            promise_through(ts)
+            self._high = max(self._high, ts)
+            self._advance_locked()
+            assert self._watermark >= ts
+            return True
+
+    def replay_point(self) -> tuple[int, int]:
+        """(W, L): the watermark now, and the lowest lsn a replay must start from to recover
+        every commit above W. A checkpoint image as of W plus the journal from L, skipping
+        records at or below W, is the whole database."""
+        with self._lock:
+            lsn = min(self._pending.values()) if self._pending else self._next_lsn()
+            return self._watermark, lsn
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._in_flight)
+
+    def _advance_locked(self) -> int:
+        target = min(self._in_flight) - 1 if self._in_flight else self._high
+        if target > self._watermark:
+            self._watermark = target
+            for ts in [t for t in self._pending if t <= target]:
+                del self._pending[ts]
+        return self._watermark
