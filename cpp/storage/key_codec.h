@@ -186,9 +186,12 @@ class KeyWriter {
 // then unusable) if the bytes are not a valid encoding.
 class KeyReader {
  public:
-  KeyReader(const char* data, size_t size)
-      : p_(reinterpret_cast<const uint8_t*>(data)), end_(p_ + size) {
+  KeyReader() = default;  // empty; reset() points it at a key
+  KeyReader(const char* data, size_t size) { reset(data, size); }
+  void reset(const char* data, size_t size) {
     assert(data != nullptr || size == 0);
+    p_ = reinterpret_cast<const uint8_t*>(data);
+    end_ = p_ + size;
   }
 
   bool at_end() const { return p_ == end_; }
@@ -302,8 +305,8 @@ class KeyReader {
   bool numeric(bool desc, Numeric* out);
 
  private:
-  const uint8_t* p_;
-  const uint8_t* end_;
+  const uint8_t* p_ = nullptr;
+  const uint8_t* end_ = nullptr;
 };
 
 struct KeyColumn {

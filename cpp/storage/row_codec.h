@@ -59,10 +59,16 @@ inline constexpr uint8_t kRowNumNegInf = 0x04;
 // Appends one row to a caller-owned string.
 class RowWriter {
  public:
-  // REQUIRES: ncols <= kMaxRowColumns.
-  RowWriter(std::string* out, uint32_t ncols) : out_(out), ncols_(ncols) {
-    assert(out_ != nullptr);
-    assert(ncols_ <= kMaxRowColumns);
+  RowWriter() = default;  // begin() starts a row
+  RowWriter(std::string* out, uint32_t ncols) { begin(out, ncols); }
+  // Starts a row of `ncols` columns at the end of *out.
+  // REQUIRES: ncols <= kMaxRowColumns; the previous row, if any, is finished.
+  void begin(std::string* out, uint32_t ncols) {
+    assert(out != nullptr);
+    assert(ncols <= kMaxRowColumns);
+    out_ = out;
+    ncols_ = ncols;
+    col_ = 0;
     bytes::put_varint(out_, ncols_);
     nulls_at_ = out_->size();
     out_->append((ncols_ + 7) / 8, '\0');
@@ -132,8 +138,8 @@ class RowWriter {
     ++col_;
   }
 
-  std::string* out_;
-  uint32_t ncols_;
+  std::string* out_ = nullptr;
+  uint32_t ncols_ = 0;
   uint32_t col_ = 0;
   size_t nulls_at_ = 0;
 };
@@ -142,9 +148,14 @@ class RowWriter {
 // valid encoding (the reader is then unusable).
 class RowReader {
  public:
-  RowReader(const char* data, size_t size)
-      : p_(reinterpret_cast<const uint8_t*>(data)), end_(p_ + size) {
+  RowReader() = default;  // empty; reset() points it at a row
+  RowReader(const char* data, size_t size) { reset(data, size); }
+  void reset(const char* data, size_t size) {
     assert(data != nullptr || size == 0);
+    p_ = reinterpret_cast<const uint8_t*>(data);
+    end_ = p_ + size;
+    nulls_ = nullptr;
+    ncols_ = 0;
   }
 
   // Reads the column count and NULL bitmap. False if corrupt or the row has more than
@@ -229,8 +240,8 @@ class RowReader {
   bool numeric(Numeric* out);
 
  private:
-  const uint8_t* p_;
-  const uint8_t* end_;
+  const uint8_t* p_ = nullptr;
+  const uint8_t* end_ = nullptr;
   const uint8_t* nulls_ = nullptr;
   uint32_t ncols_ = 0;
 };
