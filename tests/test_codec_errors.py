@@ -190,3 +190,33 @@ def test_interval_validates_its_fields() -> None:
         Interval(microseconds=1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         Interval(days=True)
+
+
+def test_layouts_are_reentrant() -> None:
+    # A tzinfo's utcoffset() runs Python code in the middle of an encode, where another thread
+    # (or the callback itself) may use the same layout; no call may see another's scratch state.
+    keys = KeyLayout(1, [key_column("int4"), key_column("timestamptz")])
+    rows = RowLayout(["int4", "timestamptz", "numeric"])
+    hour = datetime.timedelta(hours=1)
+
+    class Reentrant(datetime.tzinfo):
+        def utcoffset(self, dt: datetime.datetime | None) -> datetime.timedelta:
+            keys.encode((99, AWARE))
+            rows.encode_many([(98, AWARE, decimal.Decimal("123.456"))] * 3)
+            return hour
+
+    local = datetime.datetime(2024, 1, 1, 1, tzinfo=Reentrant())
+    values = (5, local, decimal.Decimal("-7.5"))
+    assert keys.decode(keys.encode(values[:2])) == (5, AWARE)
+    assert rows.decode_many(rows.encode_many([values, values])) == [(5, AWARE,
+                                                                     decimal.Decimal("-7.5"))] * 2
+    with pytest.raises(TypeError, match="immutable"):
+        keys.__init__(2, [])  # type: ignore[misc]
+
+
+def test_big_ints_are_numerics_within_postgres_limits() -> None:
+    layout = RowLayout(["numeric"])
+    big = 10**5000 + 1
+    assert layout.decode(layout.encode((big,))) == (decimal.Decimal(big),)
+    with pytest.raises(ValueError, match="numeric range"):
+        layout.encode((10**131_072,))

@@ -87,7 +87,12 @@ inline constexpr uint8_t kNumNaN = 0x06;
 // Appends key pieces to a caller-owned string.
 class KeyWriter {
  public:
-  explicit KeyWriter(std::string* out) : out_(out) { assert(out_ != nullptr); }
+  KeyWriter() = default;  // reset() gives it a string to append to
+  explicit KeyWriter(std::string* out) { reset(out); }
+  void reset(std::string* out) {
+    assert(out != nullptr);
+    out_ = out;
+  }
 
   // REQUIRES: id <= kMaxKeyPrefix.
   void prefix(uint32_t id) {
@@ -179,7 +184,7 @@ class KeyWriter {
     for (size_t i = start; i < out_->size(); ++i) p[i] = static_cast<char>(~p[i]);
   }
 
-  std::string* out_;
+  std::string* out_ = nullptr;
 };
 
 // Reads key pieces from a caller-owned buffer. Every read returns false (and the reader is

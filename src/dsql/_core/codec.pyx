@@ -154,7 +154,11 @@ cdef int _type_error(bint key, Py_ssize_t pos, int t, object v, str expected) ex
 
 
 cdef str _short_repr(object v):
-    cdef str r = repr(v)
+    cdef str r
+    try:
+        r = repr(v)
+    except ValueError:  # an int too long for int -> str
+        return f"an int of {v.bit_length()} bits"
     return r if len(r) <= 80 else r[:60] + f"...({len(r)} characters)"
 
 
@@ -237,8 +241,10 @@ cdef inline bytes _to_bytes(object v, bint key, Py_ssize_t pos, int t):
 cdef int _to_numeric(object v, bint key, Py_ssize_t pos, int t, Numeric* out) except -1:
     cdef optional[Numeric] parsed
     cdef bytes text
-    if isinstance(v, _Decimal) or (PyLong_Check(v) and not PyBool_Check(v)):
+    if isinstance(v, _Decimal):
         text = str(v).encode("ascii")
+    elif PyLong_Check(v) and not PyBool_Check(v):
+        text = str(_Decimal(v)).encode("ascii")  # int -> str has a digit limit; Decimal not
     else:
         _type_error(key, pos, t, v, "decimal.Decimal or int")
     parsed = Numeric.parse(string_view(PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text)))
@@ -625,6 +631,14 @@ cdef int _type_code(object name) except -1:
     return code
 
 
+# Types whose decoded values may be objects the cycle collector tracks: Interval and UUID
+# instances, and the INFINITY / NEG_INFINITY constants of the date and timestamp types.
+assert kTypeIdMax < 32
+cdef cbool _MAY_BE_TRACKED[32]
+for _code in range(32):
+    _MAY_BE_TRACKED[_code] = _code in (T_INTERVAL, T_UUID, T_DATE, T_TIMESTAMP, T_TIMESTAMPTZ)
+
+
 cdef inline void _untrack(object t) noexcept:
     # A tuple of objects the cycle collector does not track (ints, floats, str, bytes, Decimal,
     # datetimes, None) can never be part of a cycle. CPython untracks such tuples itself, but
@@ -645,6 +659,9 @@ cdef class KeyLayout:
     ``KeyLayout(prefix, [(type_name, descending, nulls_first), ...])``. Encoded keys compare
     bytewise in PostgreSQL's order of the values (with each column's direction and NULL
     placement), so a store ordered by bytes serves ORDER BY and range scans directly.
+
+    Immutable once built; every call keeps its scratch state on its own stack, so one layout
+    may be shared by threads (and re-entered from a tzinfo.utcoffset() it calls).
     """
 
     cdef uint32_t _prefix
@@ -652,19 +669,11 @@ cdef class KeyLayout:
     cdef vector[int] _types
     cdef vector[cbool] _desc
     cdef vector[cbool] _nulls_first
-    cdef string _buf
-    cdef string _scratch
-    cdef Numeric _num
-    cdef KeyWriter* _w
     cdef readonly tuple columns
 
-    def __cinit__(self, *args, **kwargs):
-        self._w = new KeyWriter(&self._buf)
-
-    def __dealloc__(self):
-        del self._w
-
     def __init__(self, prefix, columns):
+        if self.columns is not None:
+            raise TypeError("a KeyLayout is immutable")
         if type(prefix) is bool or not isinstance(prefix, int):
             raise TypeError(f"prefix must be an int, not {type(prefix).__name__}")
         if not 0 <= prefix <= kMaxKeyPrefix:
@@ -678,9 +687,6 @@ cdef class KeyLayout:
             if type(desc) is not bool or type(nulls_first) is not bool:
                 raise TypeError(f"key column {i}: descending and nulls_first must be bools")
             cols.append((name, desc, nulls_first))
-        self._types.clear()
-        self._desc.clear()
-        self._nulls_first.clear()
         for name, desc, nulls_first in cols:
             self._types.push_back(_type_code(name))
             self._desc.push_back(desc)
@@ -697,29 +703,32 @@ cdef class KeyLayout:
     def __repr__(self):
         return f"KeyLayout({self._prefix}, {list(self.columns)!r})"
 
-    cdef int _put(self, tuple values, bint exact) except -1:
-        cdef Py_ssize_t n = len(values)
+    cdef int _put(self, object values, bint exact, string* buf, Numeric* num) except -1:
+        # Replaces *buf with the prefix and the encoded values.
+        cdef tuple vals = _as_values(values)
+        cdef Py_ssize_t n = len(vals)
         cdef Py_ssize_t i
         cdef object v
-        if exact and n != self._n:
+        cdef KeyWriter w
+        if (exact and n != self._n) or n > self._n:
             raise ValueError(f"a key of this layout has {self._n} columns, got {n} values")
-        if n > self._n:
-            raise ValueError(f"a key of this layout has {self._n} columns, got {n} values")
-        self._buf.clear()
-        self._w.prefix(self._prefix)
+        buf.clear()
+        w.reset(buf)
+        w.prefix(self._prefix)
         for i in range(n):
-            v = values[i]
+            v = vals[i]
             if v is None:
-                self._w.null(self._nulls_first[i])
+                w.null(self._nulls_first[i])
             else:
-                self._w.value()
-                _key_put(self._w, v, i, self._types[i], self._desc[i], &self._num)
+                w.value()
+                _key_put(&w, v, i, self._types[i], self._desc[i], num)
         return 0
 
-    cdef tuple _get(self, bytes key):
+    cdef tuple _get(self, bytes key, string* scratch, Numeric* num):
         cdef KeyReader r
         cdef uint32_t prefix = 0
         cdef cbool is_null = False
+        cdef bint untrack = True
         cdef Py_ssize_t i
         cdef object v
         cdef int t
@@ -728,7 +737,6 @@ cdef class KeyLayout:
             raise DecodeError("key: truncated or invalid prefix")
         if prefix != self._prefix:
             raise DecodeError(f"key: prefix {prefix} is not this layout's {self._prefix}")
-        cdef bint untrack = True
         out = PyTuple_New(self._n)
         for i in range(self._n):
             t = self._types[i]
@@ -737,8 +745,8 @@ cdef class KeyLayout:
             if is_null:
                 v = None
             else:
-                v = _key_get(&r, i, t, self._desc[i], &self._scratch, &self._num)
-                if untrack and PyObject_GC_IsTracked(v):
+                v = _key_get(&r, i, t, self._desc[i], scratch, num)
+                if untrack and _MAY_BE_TRACKED[t] and PyObject_GC_IsTracked(v):
                     untrack = False
             Py_INCREF(v)
             PyTuple_SET_ITEM(out, i, v)
@@ -750,26 +758,32 @@ cdef class KeyLayout:
 
     def encode(self, values) -> bytes:
         """The key of one row of key-column values (a tuple, one value per column)."""
-        self._put(_as_values(values), True)
-        return _buf_bytes(&self._buf)
+        cdef string buf
+        cdef Numeric num
+        self._put(values, True, &buf, &num)
+        return _buf_bytes(&buf)
 
     def encode_many(self, rows) -> list:
         """``[encode(r) for r in rows]``, in one C loop."""
         cdef list items = _as_list(rows, "rows")
         cdef Py_ssize_t i, n = len(items)
         cdef object k
+        cdef string buf
+        cdef Numeric num
         out = PyList_New(n)
         for i in range(n):
-            self._put(_as_values(items[i]), True)
-            k = _buf_bytes(&self._buf)
+            self._put(items[i], True, &buf, &num)
+            k = _buf_bytes(&buf)
             Py_INCREF(k)
             PyList_SET_ITEM(out, i, k)
         return out
 
     def decode(self, key) -> tuple:
         """The values of a key of this layout; DecodeError if it is not one."""
+        cdef string scratch
+        cdef Numeric num
         try:
-            return self._get(_as_encoded(key))
+            return self._get(_as_encoded(key), &scratch, &num)
         except UnicodeDecodeError as e:
             raise DecodeError(f"key: a text column is not valid UTF-8: {e}") from None
 
@@ -778,10 +792,12 @@ cdef class KeyLayout:
         cdef list items = _as_list(keys, "keys")
         cdef Py_ssize_t i, n = len(items)
         cdef object row
+        cdef string scratch
+        cdef Numeric num
         out = PyList_New(n)
         try:
             for i in range(n):
-                row = self._get(_as_encoded(items[i]))
+                row = self._get(_as_encoded(items[i]), &scratch, &num)
                 Py_INCREF(row)
                 PyList_SET_ITEM(out, i, row)
         except UnicodeDecodeError as e:
@@ -792,10 +808,12 @@ cdef class KeyLayout:
         """``(lo, hi)``: every key whose leading columns equal ``values_prefix`` lies in
         ``lo <= key < hi``, and no other key of any layout does. ``()`` bounds the whole
         table or index."""
-        self._put(_as_values(values_prefix), False)
-        lo = _buf_bytes(&self._buf)
-        cdef string hi = key_successor(string_view(self._buf.data(), self._buf.size()))
-        return lo, _buf_bytes(&hi)
+        cdef string buf
+        cdef string hi
+        cdef Numeric num
+        self._put(values_prefix, False, &buf, &num)
+        hi = key_successor(string_view(buf.data(), buf.size()))
+        return _buf_bytes(&buf), _buf_bytes(&hi)
 
 
 cdef class RowLayout:
@@ -804,20 +822,21 @@ cdef class RowLayout:
     ``RowLayout([type_name, ...])``. Decoding gives back exactly what was encoded (numeric
     scale, -0.0, bpchar's trailing spaces). A row written before columns were added at the end
     decodes with None in them.
+
+    Immutable once built; every call keeps its scratch state on its own stack, so one layout
+    may be shared by threads.
     """
 
     cdef Py_ssize_t _n
     cdef vector[int] _types
-    cdef string _buf
-    cdef Numeric _num
-    cdef RowWriter _w
     cdef readonly tuple types
 
     def __init__(self, types):
+        if self.types is not None:
+            raise TypeError("a RowLayout is immutable")
         names = tuple(_as_list(types, "types"))
         if len(names) > kMaxRowColumns:
             raise ValueError(f"a row has at most {kMaxRowColumns} columns, not {len(names)}")
-        self._types.clear()
         for name in names:
             self._types.push_back(_type_code(name))
         self._n = len(names)
@@ -826,38 +845,42 @@ cdef class RowLayout:
     def __repr__(self):
         return f"RowLayout({list(self.types)!r})"
 
-    cdef int _put(self, object values) except -1:
+    cdef int _put(self, object values, string* buf, Numeric* num) except -1:
+        # Replaces *buf with the encoded row.
         cdef tuple vals = _as_values(values)
         cdef Py_ssize_t i
         cdef object v
+        cdef RowWriter w
         if len(vals) != self._n:
             raise ValueError(f"a row of this layout has {self._n} columns, got {len(vals)} values")
-        self._buf.clear()
-        self._w.begin(&self._buf, <uint32_t>self._n)
+        buf.clear()
+        w.begin(buf, <uint32_t>self._n)
         for i in range(self._n):
             v = vals[i]
             if v is None:
-                self._w.null()
+                w.null()
             else:
-                _row_put(&self._w, v, i, self._types[i], &self._num)
-        self._w.finish()
+                _row_put(&w, v, i, self._types[i], num)
+        w.finish()
         return 0
 
-    cdef tuple _get(self, bytes row):
+    cdef tuple _get(self, bytes row, Numeric* num):
         cdef RowReader r
+        cdef bint untrack = True
         cdef Py_ssize_t i
         cdef object v
+        cdef int t
         r.reset(PyBytes_AS_STRING(row), <size_t>PyBytes_GET_SIZE(row))
         if not r.header(<uint32_t>self._n):
             raise DecodeError("row: invalid header (column count or NULL bitmap)")
-        cdef bint untrack = True
         out = PyTuple_New(self._n)
         for i in range(self._n):
             if r.is_null(<uint32_t>i):
                 v = None
             else:
-                v = _row_get(&r, i, self._types[i], &self._num)
-                if untrack and PyObject_GC_IsTracked(v):
+                t = self._types[i]
+                v = _row_get(&r, i, t, num)
+                if untrack and _MAY_BE_TRACKED[t] and PyObject_GC_IsTracked(v):
                     untrack = False
             Py_INCREF(v)
             PyTuple_SET_ITEM(out, i, v)
@@ -869,26 +892,31 @@ cdef class RowLayout:
 
     def encode(self, values) -> bytes:
         """The row of one tuple of values, one per column."""
-        self._put(values)
-        return _buf_bytes(&self._buf)
+        cdef string buf
+        cdef Numeric num
+        self._put(values, &buf, &num)
+        return _buf_bytes(&buf)
 
     def encode_many(self, rows) -> list:
         """``[encode(r) for r in rows]``, in one C loop."""
         cdef list items = _as_list(rows, "rows")
         cdef Py_ssize_t i, n = len(items)
         cdef object b
+        cdef string buf
+        cdef Numeric num
         out = PyList_New(n)
         for i in range(n):
-            self._put(items[i])
-            b = _buf_bytes(&self._buf)
+            self._put(items[i], &buf, &num)
+            b = _buf_bytes(&buf)
             Py_INCREF(b)
             PyList_SET_ITEM(out, i, b)
         return out
 
     def decode(self, row) -> tuple:
         """The values of a row of this layout; DecodeError if it is not one."""
+        cdef Numeric num
         try:
-            return self._get(_as_encoded(row))
+            return self._get(_as_encoded(row), &num)
         except UnicodeDecodeError as e:
             raise DecodeError(f"row: a text column is not valid UTF-8: {e}") from None
 
@@ -896,12 +924,12 @@ cdef class RowLayout:
         """``[decode(r) for r in rows]``, in one C loop."""
         cdef list items = _as_list(rows, "rows")
         cdef Py_ssize_t i, n = len(items)
-        cdef object b, t
+        cdef object t
+        cdef Numeric num
         out = PyList_New(n)
         try:
             for i in range(n):
-                b = items[i]
-                t = self._get(_as_encoded(b))
+                t = self._get(_as_encoded(items[i]), &num)
                 Py_INCREF(t)
                 PyList_SET_ITEM(out, i, t)
         except UnicodeDecodeError as e:
@@ -912,7 +940,8 @@ cdef class RowLayout:
 def successor(lo: bytes) -> bytes:
     """The exclusive upper bound of the keys that start with ``lo``."""
     cdef bytes b = _as_encoded(lo)
+    cdef string hi
     if b.strip(b"\xff") == b"":
         raise ValueError("a key range needs a byte below 0xFF in its lower bound")
-    cdef string hi = key_successor(string_view(PyBytes_AS_STRING(b), <size_t>PyBytes_GET_SIZE(b)))
+    hi = key_successor(string_view(PyBytes_AS_STRING(b), <size_t>PyBytes_GET_SIZE(b)))
     return _buf_bytes(&hi)

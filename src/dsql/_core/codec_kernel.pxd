@@ -54,7 +54,8 @@ cdef extern from "storage/key_codec.h" namespace "dsql::storage":
     const uint32_t kMaxKeyPrefix
 
     cdef cppclass KeyWriter:
-        KeyWriter(string* out)
+        KeyWriter()
+        void reset(string* out)
         void prefix(uint32_t id) except +
         void null(cbool nulls_first) except +
         void value() except +
