@@ -326,6 +326,7 @@ struct KeyColumn {
 std::string key_successor(std::string_view lo);
 
 // Keys of one table or index: a prefix and typed key columns. Values are Datums.
+// A plain value (copyable): it owns nothing but its column list.
 class KeyLayout {
  public:
   // REQUIRES: prefix <= kMaxKeyPrefix.

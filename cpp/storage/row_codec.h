@@ -247,6 +247,7 @@ class RowReader {
 };
 
 // Rows of one table: the types of its non-key columns. Values are Datums.
+// A plain value (copyable): it owns nothing but its type list.
 class RowLayout {
  public:
   // REQUIRES: types.size() <= kMaxRowColumns.
