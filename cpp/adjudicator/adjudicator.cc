@@ -1,0 +1,539 @@
+#include "adjudicator/adjudicator.h"
+
+#include <algorithm>
+#include <cassert>
+#include <random>
+#include <stdexcept>
+
+namespace dsql::adjudicator {
+
+namespace {
+
+// The kinds in the order a conflict is reported: the strongest conflicting kind wins.
+constexpr Kind kReportOrder[kKindCount] = {Kind::kFull, Kind::kNonKey, Kind::kKeyShare};
+
+// Small write sets are merged by comparing every pair (hashes first); larger ones by sorting.
+constexpr size_t kPairwiseMergeMax = 16;
+
+uint64_t pick_seed(uint64_t configured) {
+  if (configured != 0) return configured;
+  std::random_device rd;
+  const uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return seed != 0 ? seed : 0x5DEECE66Dull;
+}
+
+int idx(Kind k) noexcept { return static_cast<int>(k); }
+
+}  // namespace
+
+Adjudicator::Adjudicator(std::shared_ptr<clock::HybridClock> clock, AdjudicatorConfig config)
+    : clock_(std::move(clock)),
+      config_(config),
+      seed_(pick_seed(config.hash_seed)),
+      recent_(seed_),
+      holds_(seed_) {
+  if (clock_ == nullptr) throw std::invalid_argument("the adjudicator needs a clock");
+  if (config_.window_ns <= 0) throw std::invalid_argument("window_ns must be > 0");
+  if (config_.max_keys == 0 || config_.max_keys > KeyTable<Recent>::kMaxEntries / 2) {
+    throw std::invalid_argument("max_keys must be in [1, 2^29]");
+  }
+  if (config_.hold_ns <= 0) throw std::invalid_argument("hold_ns must be > 0");
+  if (config_.max_pending_txns == 0) throw std::invalid_argument("max_pending_txns must be > 0");
+  if (config_.max_txn_keys == 0 || config_.max_txn_keys > KeyTable<Recent>::kMaxEntries / 2) {
+    throw std::invalid_argument("max_txn_keys must be in [1, 2^29]");
+  }
+  assert(floor_ == INT64_MIN && promise_ == INT64_MIN);
+  assert(recent_.hash("k") == holds_.hash("k"));
+}
+
+// ---- helpers (mu_ held) ------------------------------------------------------------------
+
+int64_t Adjudicator::newest(const Recent& r) noexcept {
+  return std::max(r.ts[0], std::max(r.ts[1], r.ts[2]));
+}
+
+void Adjudicator::validate(const TxnRequest& txn, uint32_t max_txn_keys) {
+  if (txn.start_ts < 0 || txn.start_ts > kMaxStartTs) {
+    throw std::invalid_argument("start_ts must be in [0, 2^62], not " +
+                                std::to_string(txn.start_ts));
+  }
+  if (txn.writes.size() > max_txn_keys) {
+    throw std::invalid_argument("a transaction writes at most " + std::to_string(max_txn_keys) +
+                                " keys; this one has " + std::to_string(txn.writes.size()));
+  }
+  for (const KeyWrite& w : txn.writes) {
+    if (w.key.size() > KeyTable<Recent>::kMaxKeyBytes) {
+      throw std::invalid_argument("a key is longer than " +
+                                  std::to_string(KeyTable<Recent>::kMaxKeyBytes) + " bytes");
+    }
+    if (!valid_kind(idx(w.kind))) throw std::invalid_argument("invalid write kind");
+  }
+}
+
+bool Adjudicator::clock_refuses() {
+  const clock::Reading r = clock_->read();
+  if (r.status != clock::Status::kUnknown) return false;
+  unsync_seen_ = true;
+  return !config_.single_timestamp_authority;
+}
+
+void Adjudicator::advance_window() {
+  const int64_t last = clock_->last();
+  if (last >= INT64_MIN + config_.window_ns) {
+    const int64_t f = last - config_.window_ns;
+    if (f > floor_) floor_ = f;
+  }
+  // Drop keys whose every commit is at or below the floor (they can no longer conflict).
+  for (uint32_t n = recent_.size(); n > 0 && head_newest_ts_ <= floor_; --n) {
+    evict_head(false);
+  }
+  assert(lru_head_ == kNoId || head_newest_ts_ > floor_ || recent_.size() == 0);
+}
+
+void Adjudicator::merge(std::span<const KeyWrite> writes) {
+  uniques_.clear();
+  const size_t n = writes.size();
+  if (n <= kPairwiseMergeMax) {
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint64_t h = recent_.hash(writes[i].key);
+      bool dup = false;
+      for (Unique& u : uniques_) {
+        if (u.hash == h && writes[u.index].key == writes[i].key) {
+          u.kind = strongest(u.kind, writes[i].kind);
+          dup = true;
+          break;
+        }
+      }
+      if (!dup) uniques_.push_back(Unique{i, writes[i].kind, kNoId, h});
+    }
+  } else {
+    // Sort by (hash, key, index); each run of equal keys becomes one Unique at its first
+    // occurrence; then restore first-occurrence order.
+    order_.resize(n);
+    uniques_.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) order_[i] = i;
+    std::vector<uint64_t>& hashes = hash_scratch_;
+    hashes.resize(n);
+    for (uint32_t i = 0; i < n; ++i) hashes[i] = recent_.hash(writes[i].key);
+    std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
+      if (hashes[a] != hashes[b]) return hashes[a] < hashes[b];
+      const int c = writes[a].key.compare(writes[b].key);
+      return c != 0 ? c < 0 : a < b;
+    });
+    for (uint32_t j = 0; j < n; ++j) {
+      const uint32_t i = order_[j];
+      if (!uniques_.empty()) {
+        Unique& last = uniques_.back();
+        if (last.hash == hashes[i] && writes[last.index].key == writes[i].key) {
+          last.kind = strongest(last.kind, writes[i].kind);
+          continue;
+        }
+      }
+      uniques_.push_back(Unique{i, writes[i].kind, kNoId, hashes[i]});
+    }
+    std::sort(uniques_.begin(), uniques_.end(),
+              [](const Unique& a, const Unique& b) { return a.index < b.index; });
+  }
+  assert(uniques_.size() <= n);
+  assert(n == 0 || (!uniques_.empty() && uniques_.front().index == 0));
+}
+
+bool Adjudicator::find_conflict(int64_t start_ts, std::span<const KeyWrite> writes,
+                                TxnResult* out) {
+  assert(out != nullptr);
+  const bool any_holds = holds_.size() > 0;
+  for (Unique& u : uniques_) {
+    const std::string_view key = writes[u.index].key;
+    u.id = recent_.find(key, u.hash);
+    if (u.id != kNoId) {
+      const Recent& r = recent_.value(u.id);
+      for (Kind theirs : kReportOrder) {
+        if (conflicts(u.kind, theirs) && r.ts[idx(theirs)] > start_ts) {
+          *out = TxnResult{Outcome::kConflict, 0, u.index, u.kind, theirs, false, 0};
+          return true;
+        }
+      }
+    }
+    if (any_holds) {
+      const uint32_t hid = holds_.find(key, u.hash);
+      if (hid != kNoId) {
+        const Hold& h = holds_.value(hid);
+        for (Kind theirs : kReportOrder) {
+          if (h.count[idx(theirs)] > 0 && conflicts(u.kind, theirs)) {
+            *out = TxnResult{Outcome::kConflict, 0,    u.index, u.kind,
+                             theirs,             true, h.holder[idx(theirs)]};
+            return true;
+          }
+        }
+      }
+    }
+  }
+  return false;
+}
+
+void Adjudicator::lookup_ids(std::span<const KeyWrite> writes) {
+  for (Unique& u : uniques_) u.id = recent_.find(writes[u.index].key, u.hash);
+}
+
+void Adjudicator::record(std::span<const KeyWrite> writes, int64_t commit_ts) {
+  assert(commit_ts > promise_);
+  for (const Unique& u : uniques_) {
+    uint32_t id = u.id;
+    if (id == kNoId) {
+      id = recent_.insert(writes[u.index].key, u.hash,
+                          Recent{kNoId, kNoId, {INT64_MIN, INT64_MIN, INT64_MIN}});
+    } else {
+      lru_unlink(id);
+    }
+    int64_t& ts = recent_.value(id).ts[idx(u.kind)];
+    if (commit_ts > ts) ts = commit_ts;
+    lru_push_back(id);
+  }
+  assert(uniques_.empty() || lru_tail_ != kNoId);
+}
+
+void Adjudicator::lru_unlink(uint32_t id) {
+  Recent& r = recent_.value(id);
+  if (r.prev != kNoId) {
+    recent_.value(r.prev).next = r.next;
+  } else {
+    assert(lru_head_ == id);
+    lru_head_ = r.next;
+    head_newest_ts_ = lru_head_ == kNoId ? INT64_MAX : newest(recent_.value(lru_head_));
+  }
+  if (r.next != kNoId) {
+    recent_.value(r.next).prev = r.prev;
+  } else {
+    assert(lru_tail_ == id);
+    lru_tail_ = r.prev;
+  }
+  r.prev = r.next = kNoId;
+}
+
+void Adjudicator::lru_push_back(uint32_t id) {
+  Recent& r = recent_.value(id);
+  assert(r.prev == kNoId && r.next == kNoId && lru_head_ != id);
+  r.prev = lru_tail_;
+  if (lru_tail_ != kNoId) {
+    recent_.value(lru_tail_).next = id;
+  } else {
+    lru_head_ = id;
+    head_newest_ts_ = newest(r);
+  }
+  lru_tail_ = id;
+}
+
+void Adjudicator::evict_head(bool for_memory) {
+  const uint32_t id = lru_head_;
+  assert(id != kNoId);
+  const int64_t ts = newest(recent_.value(id));
+  if (for_memory) {
+    if (ts > floor_) floor_ = ts;
+    ++counters_.evicted_by_memory;
+  } else {
+    assert(ts <= floor_);
+    ++counters_.evicted_by_time;
+  }
+  lru_unlink(id);
+  recent_.erase(id);
+}
+
+void Adjudicator::enforce_max_keys() {
+  for (uint32_t n = recent_.size(); n > 0 && recent_.size() > config_.max_keys; --n) {
+    evict_head(true);
+  }
+  assert(recent_.size() <= config_.max_keys);
+}
+
+void Adjudicator::hold(uint64_t txn_id, const OwnedWrite& w) {
+  const uint64_t h = holds_.hash(w.key);
+  uint32_t id = holds_.find(w.key, h);
+  if (id == kNoId) id = holds_.insert(w.key, h, Hold{{0, 0, 0}, {0, 0, 0}});
+  Hold& hv = holds_.value(id);
+  hv.count[idx(w.kind)] += 1;
+  if (hv.count[idx(w.kind)] == 1) hv.holder[idx(w.kind)] = txn_id;
+  // Invariant 5: the check before holding ruled out conflicting holders.
+  assert(hv.count[idx(Kind::kFull)] == 0 ||
+         (hv.count[idx(Kind::kFull)] == 1 && hv.count[0] + hv.count[1] == 0));
+  assert(hv.count[idx(Kind::kNonKey)] <= 1);
+}
+
+void Adjudicator::release(uint64_t txn_id, const Pending& p) {
+  for (const OwnedWrite& w : p.writes) {
+    const uint32_t id = holds_.find(w.key, holds_.hash(w.key));
+    assert(id != kNoId);
+    Hold& hv = holds_.value(id);
+    const int k = idx(w.kind);
+    assert(hv.count[k] > 0);
+    hv.count[k] -= 1;
+    if (hv.count[k] > 0 && hv.holder[k] == txn_id) {
+      // Name another holder in reports (rare: several key-share holders of one key).
+      for (const auto& [other_id, other] : pending_) {
+        if (other_id == txn_id) continue;
+        const bool holds_it = std::any_of(
+            other.writes.begin(), other.writes.end(),
+            [&](const OwnedWrite& o) { return o.kind == w.kind && o.key == w.key; });
+        if (holds_it) {
+          hv.holder[k] = other_id;
+          break;
+        }
+      }
+    }
+    if (hv.count[0] + hv.count[1] + hv.count[2] == 0) holds_.erase(id);
+  }
+}
+
+int64_t Adjudicator::lowest_pending_proposal() const {
+  int64_t lowest = INT64_MAX;
+  for (const auto& [id, p] : pending_) lowest = std::min(lowest, p.proposed_ts);
+  assert(pending_.empty() || lowest > promise_);
+  return lowest;
+}
+
+uint32_t Adjudicator::expire_pending_locked(const clock::Reading& r) {
+  std::vector<uint64_t> overdue;
+  for (const auto& [id, p] : pending_) {
+    if (r.earliest_ns > p.hold_until_ns) overdue.push_back(id);
+  }
+  std::sort(overdue.begin(), overdue.end());  // deterministic holder reports
+  for (uint64_t id : overdue) {
+    auto it = pending_.find(id);
+    assert(it != pending_.end());
+    release(id, it->second);
+    pending_.erase(it);
+    ++counters_.expired;
+  }
+  assert(pending_.size() <= config_.max_pending_txns);
+  return static_cast<uint32_t>(overdue.size());
+}
+
+TxnResult Adjudicator::decide_one(const TxnRequest& txn) {
+  advance_window();
+  if (txn.start_ts < floor_) {
+    ++counters_.too_old;
+    return TxnResult{Outcome::kTooOld, 0, 0, Kind::kFull, Kind::kFull, false, 0};
+  }
+  merge(txn.writes);
+  TxnResult result;
+  if (find_conflict(txn.start_ts, txn.writes, &result)) {
+    ++counters_.conflicts;
+    return result;
+  }
+  const int64_t ts = clock_->next_above(std::max(txn.start_ts, promise_));
+  assert(ts > txn.start_ts && ts > promise_);
+  record(txn.writes, ts);
+  enforce_max_keys();
+  ++counters_.committed;
+  result.outcome = Outcome::kCommitted;
+  result.commit_ts = ts;
+  return result;
+}
+
+// ---- public ------------------------------------------------------------------------------
+
+TxnResult Adjudicator::adjudicate(const TxnRequest& txn) {
+  validate(txn, config_.max_txn_keys);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (clock_refuses()) {
+    ++counters_.refused;
+    return TxnResult{Outcome::kRefused, 0, 0, Kind::kFull, Kind::kFull, false, 0};
+  }
+  TxnResult r = decide_one(txn);
+  assert(r.outcome != Outcome::kCommitted || r.commit_ts > txn.start_ts);
+  return r;
+}
+
+void Adjudicator::adjudicate_batch(std::span<const TxnRequest> txns,
+                                   std::span<TxnResult> results) {
+  if (txns.size() != results.size()) {
+    throw std::invalid_argument("adjudicate_batch needs one result slot per transaction");
+  }
+  for (const TxnRequest& t : txns) validate(t, config_.max_txn_keys);
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool refuse = clock_refuses();
+  for (size_t i = 0; i < txns.size(); ++i) {
+    if (refuse) {
+      ++counters_.refused;
+      results[i] = TxnResult{Outcome::kRefused, 0, 0, Kind::kFull, Kind::kFull, false, 0};
+    } else {
+      results[i] = decide_one(txns[i]);
+    }
+  }
+  assert(recent_.size() <= config_.max_keys);
+}
+
+Vote Adjudicator::prepare(const PrepareRequest& request) {
+  std::vector<KeyWrite> views;
+  views.reserve(request.writes.size());
+  for (const OwnedWrite& w : request.writes) views.push_back(KeyWrite{w.key, w.kind});
+  validate(TxnRequest{request.txn_id, request.start_ts, views}, config_.max_txn_keys);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pending_.count(request.txn_id) != 0) {
+    throw std::invalid_argument("transaction " + std::to_string(request.txn_id) +
+                                " is already prepared on this shard");
+  }
+  Vote vote;
+  vote.txn_id = request.txn_id;
+  vote.shard = config_.shard;
+  if (clock_refuses()) {
+    ++counters_.refused;
+    vote.reason = Outcome::kRefused;
+    return vote;
+  }
+  advance_window();
+  if (request.start_ts < floor_) {
+    ++counters_.too_old;
+    vote.reason = Outcome::kTooOld;
+    return vote;
+  }
+  if (pending_.size() >= config_.max_pending_txns) {
+    ++counters_.busy;
+    vote.reason = Outcome::kBusy;
+    return vote;
+  }
+  merge(views);
+  TxnResult r;
+  if (find_conflict(request.start_ts, views, &r)) {
+    ++counters_.conflicts;
+    vote.reason = Outcome::kConflict;
+    vote.conflict = Conflict{std::string(views[r.key_index].key), r.mine, r.theirs, r.pending,
+                             r.other_txn};
+    return vote;
+  }
+  Pending p;
+  p.start_ts = request.start_ts;
+  p.proposed_ts = clock_->next_above(std::max(request.start_ts, promise_));
+  p.hold_until_ns = clock_->read().estimate_ns() + config_.hold_ns;
+  p.writes.reserve(uniques_.size());
+  for (const Unique& u : uniques_) {
+    p.writes.push_back(OwnedWrite{std::string(views[u.index].key), u.kind});
+  }
+  for (const OwnedWrite& w : p.writes) hold(request.txn_id, w);
+  vote.yes = true;
+  vote.proposed_ts = p.proposed_ts;
+  vote.hold_until_ns = p.hold_until_ns;
+  pending_.emplace(request.txn_id, std::move(p));
+  assert(vote.proposed_ts > promise_ && vote.proposed_ts > request.start_ts);
+  return vote;
+}
+
+Ack Adjudicator::decide(const Decision& decision) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Ack ack;
+  ack.txn_id = decision.txn_id;
+  ack.shard = config_.shard;
+  auto it = pending_.find(decision.txn_id);
+  if (it == pending_.end()) {
+    ack.ok = !decision.commit;  // aborting what is not held is a no-op
+    if (decision.commit) {
+      ack.error = "transaction " + std::to_string(decision.txn_id) +
+                  " is not prepared on shard " + std::to_string(config_.shard) +
+                  " (never prepared, already decided, or its hold expired)";
+    }
+    return ack;
+  }
+  if (decision.commit && decision.commit_ts < it->second.proposed_ts) {
+    ack.error = "commit_ts " + std::to_string(decision.commit_ts) + " is below shard " +
+                std::to_string(config_.shard) + "'s proposal " +
+                std::to_string(it->second.proposed_ts);
+    return ack;
+  }
+  Pending p = std::move(it->second);
+  release(decision.txn_id, p);
+  pending_.erase(it);
+  if (decision.commit) {
+    assert(decision.commit_ts > promise_);  // invariant 3: promises stay below proposals
+    clock_->observe(decision.commit_ts);
+    views_.clear();
+    for (const OwnedWrite& w : p.writes) views_.push_back(KeyWrite{w.key, w.kind});
+    merge(views_);
+    lookup_ids(views_);
+    record(views_, decision.commit_ts);
+    enforce_max_keys();
+    ++counters_.committed;
+  }
+  ack.ok = true;
+  return ack;
+}
+
+uint32_t Adjudicator::expire_pending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return expire_pending_locked(clock_->read());
+}
+
+int64_t Adjudicator::heartbeat() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const clock::Reading r = clock_->read();
+  if (r.status == clock::Status::kUnknown) unsync_seen_ = true;
+  expire_pending_locked(r);
+  int64_t h = clock_->next();
+  advance_window();  // after next(): an idle adjudicator's window follows the clock
+  if (!pending_.empty()) h = std::min(h, lowest_pending_proposal() - 1);
+  if (h > promise_) promise_ = h;
+  assert(pending_.empty() || promise_ < lowest_pending_proposal());
+  return promise_;
+}
+
+int64_t Adjudicator::promise_through(int64_t ts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t p = ts;
+  if (!pending_.empty()) p = std::min(p, lowest_pending_proposal() - 1);
+  if (p > promise_) promise_ = p;
+  assert(pending_.empty() || promise_ < lowest_pending_proposal());
+  return promise_;
+}
+
+AdjudicatorStats Adjudicator::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  AdjudicatorStats s = counters_;
+  s.keys = recent_.size();
+  s.window_floor_ts = floor_;
+  s.promised_ts = promise_;
+  s.pending_txns = static_cast<uint32_t>(pending_.size());
+  s.held_keys = holds_.size();
+  s.memory_bytes = recent_.memory_bytes() + holds_.memory_bytes();
+  return s;
+}
+
+bool Adjudicator::clock_unsynchronized_seen() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unsync_seen_;
+}
+
+bool Adjudicator::check_invariants() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!recent_.check_invariants() || !holds_.check_invariants()) return false;
+  if (recent_.size() > config_.max_keys) return false;
+  // The LRU list links exactly recent_'s keys, both ways.
+  uint32_t n = 0;
+  uint32_t prev = kNoId;
+  for (uint32_t id = lru_head_; id != kNoId; id = recent_.value(id).next) {
+    if (++n > recent_.size() || recent_.value(id).prev != prev) return false;
+    if (newest(recent_.value(id)) == INT64_MIN) return false;
+    prev = id;
+  }
+  if (n != recent_.size() || prev != lru_tail_) return false;
+  if (lru_head_ != kNoId && head_newest_ts_ != newest(recent_.value(lru_head_))) return false;
+  // Holds are exactly what the pending transactions hold.
+  uint64_t held = 0;
+  for (const auto& [id, p] : pending_) {
+    if (p.proposed_ts <= promise_) return false;
+    for (const OwnedWrite& w : p.writes) {
+      const uint32_t hid = holds_.find(w.key, holds_.hash(w.key));
+      if (hid == kNoId || holds_.value(hid).count[idx(w.kind)] == 0) return false;
+      ++held;
+    }
+  }
+  uint64_t counted = 0;
+  bool ok = true;
+  holds_.for_each([&](uint32_t hid) {
+    const Hold& h = holds_.value(hid);
+    counted += h.count[0] + h.count[1] + h.count[2];
+    if (h.count[idx(Kind::kFull)] > 1 || h.count[idx(Kind::kNonKey)] > 1) ok = false;
+    if (h.count[idx(Kind::kFull)] == 1 && h.count[0] + h.count[1] > 0) ok = false;
+  });
+  return ok && counted == held;
+}
+
+}  // namespace dsql::adjudicator
