@@ -267,17 +267,18 @@ void Adjudicator::release(uint64_t txn_id, const Pending& p) {
     assert(hv.count[k] > 0);
     hv.count[k] -= 1;
     if (hv.count[k] > 0 && hv.holder[k] == txn_id) {
-      // Name another holder in reports (rare: several key-share holders of one key).
+      // Name another holder in reports: the lowest txn id still holding the key this way
+      // (rare: several key-share holders of one key; deterministic for the reference model).
+      uint64_t next_holder = UINT64_MAX;
       for (const auto& [other_id, other] : pending_) {
-        if (other_id == txn_id) continue;
+        if (other_id == txn_id || other_id >= next_holder) continue;
         const bool holds_it = std::any_of(
             other.writes.begin(), other.writes.end(),
             [&](const OwnedWrite& o) { return o.kind == w.kind && o.key == w.key; });
-        if (holds_it) {
-          hv.holder[k] = other_id;
-          break;
-        }
+        if (holds_it) next_holder = other_id;
       }
+      assert(next_holder != UINT64_MAX);
+      hv.holder[k] = next_holder;
     }
     if (hv.count[0] + hv.count[1] + hv.count[2] == 0) holds_.erase(id);
   }
