@@ -244,7 +244,7 @@ class Adjudicator:
         raws = self.core.adjudicate_batch(txns)
         if not _warned_unsynchronized:
             _note_clock(self.core)
-        return [_result(t[0], raw, t[2]) for t, raw in zip(txns, raws)]
+        return [_result(t[0], raw, t[2]) for t, raw in zip(txns, raws, strict=True)]
 
     def adjudicate_flat(self, txn_ids: Sequence[int], start_ts: Sequence[int],
                         key_counts: Sequence[int], keys: Sequence[bytes],
