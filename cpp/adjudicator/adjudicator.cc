@@ -84,18 +84,19 @@ void Adjudicator::advance_window() {
     if (f > floor_) floor_ = f;
   }
   // Drop keys whose every commit is at or below the floor (they can no longer conflict).
-  for (uint32_t n = recent_.size(); n > 0 && head_newest_ts_ <= floor_; --n) {
-    evict_head(false);
+  uint32_t id;
+  for (uint32_t n = recent_.size(); n > 0 && ring_front_live(&id); --n) {
+    if (newest(recent_.value(id)) > floor_) break;
+    evict_front(id, false);
   }
-  assert(lru_head_ == kNoId || head_newest_ts_ > floor_ || recent_.size() == 0);
 }
 
-void Adjudicator::merge(std::span<const KeyWrite> writes) {
+void Adjudicator::merge(std::span<const KeyWrite> writes, const uint64_t* hashes) {
   uniques_.clear();
   const size_t n = writes.size();
   if (n <= kPairwiseMergeMax) {
     for (uint32_t i = 0; i < n; ++i) {
-      const uint64_t h = recent_.hash(writes[i].key);
+      const uint64_t h = hashes != nullptr ? hashes[i] : recent_.hash(writes[i].key);
       bool dup = false;
       for (Unique& u : uniques_) {
         if (u.hash == h && writes[u.index].key == writes[i].key) {
@@ -112,11 +113,11 @@ void Adjudicator::merge(std::span<const KeyWrite> writes) {
     order_.resize(n);
     uniques_.reserve(n);
     for (uint32_t i = 0; i < n; ++i) order_[i] = i;
-    std::vector<uint64_t>& hashes = hash_scratch_;
-    hashes.resize(n);
-    for (uint32_t i = 0; i < n; ++i) hashes[i] = recent_.hash(writes[i].key);
+    std::vector<uint64_t>& hs = hash_scratch_;
+    hs.resize(n);
+    for (uint32_t i = 0; i < n; ++i) hs[i] = hashes != nullptr ? hashes[i] : recent_.hash(writes[i].key);
     std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-      if (hashes[a] != hashes[b]) return hashes[a] < hashes[b];
+      if (hs[a] != hs[b]) return hs[a] < hs[b];
       const int c = writes[a].key.compare(writes[b].key);
       return c != 0 ? c < 0 : a < b;
     });
@@ -124,12 +125,12 @@ void Adjudicator::merge(std::span<const KeyWrite> writes) {
       const uint32_t i = order_[j];
       if (!uniques_.empty()) {
         Unique& last = uniques_.back();
-        if (last.hash == hashes[i] && writes[last.index].key == writes[i].key) {
+        if (last.hash == hs[i] && writes[last.index].key == writes[i].key) {
           last.kind = strongest(last.kind, writes[i].kind);
           continue;
         }
       }
-      uniques_.push_back(Unique{i, writes[i].kind, kNoId, hashes[i]});
+      uniques_.push_back(Unique{i, writes[i].kind, kNoId, hs[i]});
     }
     std::sort(uniques_.begin(), uniques_.end(),
               [](const Unique& a, const Unique& b) { return a.index < b.index; });
@@ -180,52 +181,80 @@ void Adjudicator::record(std::span<const KeyWrite> writes, int64_t commit_ts) {
   for (const Unique& u : uniques_) {
     uint32_t id = u.id;
     if (id == kNoId) {
+      // ring_pos starts at the one position no entry holds, so no stale entry of an earlier
+      // key with the same id can pass for this key's live entry.
       id = recent_.insert(writes[u.index].key, u.hash,
-                          Recent{kNoId, kNoId, {INT64_MIN, INT64_MIN, INT64_MIN}});
-    } else {
-      lru_unlink(id);
+                          Recent{{INT64_MIN, INT64_MIN, INT64_MIN},
+                                 static_cast<uint32_t>(ring_tail_)});
     }
     int64_t& ts = recent_.value(id).ts[idx(u.kind)];
     if (commit_ts > ts) ts = commit_ts;
-    lru_push_back(id);
+    ring_push(id);  // the key's older entry, if any, goes stale
   }
-  assert(uniques_.empty() || lru_tail_ != kNoId);
+  assert(ring_tail_ - ring_head_ >= recent_.size());
 }
 
-void Adjudicator::lru_unlink(uint32_t id) {
-  Recent& r = recent_.value(id);
-  if (r.prev != kNoId) {
-    recent_.value(r.prev).next = r.next;
-  } else {
-    assert(lru_head_ == id);
-    lru_head_ = r.next;
-    head_newest_ts_ = lru_head_ == kNoId ? INT64_MAX : newest(recent_.value(lru_head_));
-  }
-  if (r.next != kNoId) {
-    recent_.value(r.next).prev = r.prev;
-  } else {
-    assert(lru_tail_ == id);
-    lru_tail_ = r.prev;
-  }
-  r.prev = r.next = kNoId;
+void Adjudicator::ring_push(uint32_t id) {
+  if (ring_.empty() || ring_tail_ - ring_head_ == ring_.size()) ring_rebuild();
+  ring_[ring_tail_ & (ring_.size() - 1)] = id;
+  recent_.value(id).ring_pos = static_cast<uint32_t>(ring_tail_);
+  ++ring_tail_;
+  assert(ring_tail_ - ring_head_ <= ring_.size());
 }
 
-void Adjudicator::lru_push_back(uint32_t id) {
-  Recent& r = recent_.value(id);
-  assert(r.prev == kNoId && r.next == kNoId && lru_head_ != id);
-  r.prev = lru_tail_;
-  if (lru_tail_ != kNoId) {
-    recent_.value(lru_tail_).next = id;
-  } else {
-    lru_head_ = id;
-    head_newest_ts_ = newest(r);
+// Drops stale entries, growing the ring when live entries fill more than half of it, and
+// renumbers positions from 0. Amortised O(1) per push: it runs when the ring is full, and
+// leaves it at most half full.
+void Adjudicator::ring_rebuild() {
+  std::vector<uint32_t> live;
+  live.reserve(recent_.size());
+  for (uint64_t pos = ring_head_; pos != ring_tail_; ++pos) {
+    const uint32_t id = ring_[pos & (ring_.size() - 1)];
+    if (recent_.live(id) && recent_.value(id).ring_pos == static_cast<uint32_t>(pos)) {
+      live.push_back(id);
+    }
   }
-  lru_tail_ = id;
+  // The key being pushed may be new, and so not in the ring yet.
+  assert(live.size() <= recent_.size() && live.size() + 1 >= recent_.size());
+  size_t size = std::max<size_t>(ring_.size(), 1024);
+  while (2 * (live.size() + 1) > size) size *= 2;
+  ring_.assign(size, 0);
+  for (uint32_t i = 0; i < live.size(); ++i) {
+    ring_[i] = live[i];
+    recent_.value(live[i]).ring_pos = i;
+  }
+  ring_head_ = 0;
+  ring_tail_ = live.size();
 }
 
-void Adjudicator::evict_head(bool for_memory) {
-  const uint32_t id = lru_head_;
-  assert(id != kNoId);
+// Pops stale entries off the front; returns false when the ring is empty, else the id of the
+// least recently written key (left in place).
+bool Adjudicator::ring_front_live(uint32_t* id) {
+  for (; ring_head_ != ring_tail_; ++ring_head_) {
+    const uint32_t front = ring_[ring_head_ & (ring_.size() - 1)];
+    if (recent_.live(front) &&
+        recent_.value(front).ring_pos == static_cast<uint32_t>(ring_head_)) {
+      *id = front;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Fetches what the next evictions will touch: nodes a little ahead, and the home slots of
+// the entries just behind them (their nodes were fetched by an earlier call).
+void Adjudicator::prefetch_ring_front() const {
+  constexpr uint64_t kNodesAhead = 48;
+  constexpr uint64_t kSlotsAhead = 24;
+  const uint64_t mask = ring_.size() - 1;
+  const uint64_t avail = ring_tail_ - ring_head_;
+  if (avail > kNodesAhead) recent_.prefetch_node(ring_[(ring_head_ + kNodesAhead) & mask]);
+  if (avail > kSlotsAhead) recent_.prefetch_home_slot(ring_[(ring_head_ + kSlotsAhead) & mask]);
+}
+
+// REQUIRES: id is the live front of the ring.
+void Adjudicator::evict_front(uint32_t id, bool for_memory) {
+  assert(ring_head_ != ring_tail_ && ring_[ring_head_ & (ring_.size() - 1)] == id);
   const int64_t ts = newest(recent_.value(id));
   if (for_memory) {
     if (ts > floor_) floor_ = ts;
@@ -234,14 +263,20 @@ void Adjudicator::evict_head(bool for_memory) {
     assert(ts <= floor_);
     ++counters_.evicted_by_time;
   }
-  lru_unlink(id);
+  ++ring_head_;
   recent_.erase(id);
 }
 
 void Adjudicator::enforce_max_keys() {
+  uint32_t id;
   for (uint32_t n = recent_.size(); n > 0 && recent_.size() > config_.max_keys; --n) {
-    evict_head(true);
+    prefetch_ring_front();
+    const bool found = ring_front_live(&id);
+    assert(found);
+    (void)found;
+    evict_front(id, true);
   }
+  if (recent_.size() == config_.max_keys) prefetch_ring_front();  // for the next commit
   assert(recent_.size() <= config_.max_keys);
 }
 
@@ -308,13 +343,13 @@ uint32_t Adjudicator::expire_pending_locked(const clock::Reading& r) {
   return static_cast<uint32_t>(overdue.size());
 }
 
-TxnResult Adjudicator::decide_one(const TxnRequest& txn) {
+TxnResult Adjudicator::decide_one(const TxnRequest& txn, const uint64_t* hashes) {
   advance_window();
   if (txn.start_ts < floor_) {
     ++counters_.too_old;
     return TxnResult{Outcome::kTooOld, 0, 0, Kind::kFull, Kind::kFull, false, 0};
   }
-  merge(txn.writes);
+  merge(txn.writes, hashes);
   TxnResult result;
   if (find_conflict(txn.start_ts, txn.writes, &result)) {
     ++counters_.conflicts;
@@ -339,7 +374,7 @@ TxnResult Adjudicator::adjudicate(const TxnRequest& txn) {
     ++counters_.refused;
     return TxnResult{Outcome::kRefused, 0, 0, Kind::kFull, Kind::kFull, false, 0};
   }
-  TxnResult r = decide_one(txn);
+  TxnResult r = decide_one(txn, nullptr);
   assert(r.outcome != Outcome::kCommitted || r.commit_ts > txn.start_ts);
   return r;
 }
@@ -352,13 +387,32 @@ void Adjudicator::adjudicate_batch(std::span<const TxnRequest> txns,
   for (const TxnRequest& t : txns) validate(t, config_.max_txn_keys);
   std::lock_guard<std::mutex> lock(mu_);
   const bool refuse = clock_refuses();
-  for (size_t i = 0; i < txns.size(); ++i) {
-    if (refuse) {
+  if (refuse) {
+    for (TxnResult& r : results) {
       ++counters_.refused;
-      results[i] = TxnResult{Outcome::kRefused, 0, 0, Kind::kFull, Kind::kFull, false, 0};
-    } else {
-      results[i] = decide_one(txns[i]);
+      r = TxnResult{Outcome::kRefused, 0, 0, Kind::kFull, Kind::kFull, false, 0};
     }
+    return;
+  }
+  // Hash every key first, then decide in order while prefetching the table slots of the
+  // transactions kPrefetchTxns ahead (their lookups are then cache hits).
+  constexpr size_t kPrefetchTxns = 6;
+  batch_offsets_.resize(txns.size() + 1);
+  batch_hashes_.clear();
+  for (size_t i = 0; i < txns.size(); ++i) {
+    batch_offsets_[i] = batch_hashes_.size();
+    for (const KeyWrite& w : txns[i].writes) batch_hashes_.push_back(recent_.hash(w.key));
+  }
+  batch_offsets_[txns.size()] = batch_hashes_.size();
+  auto prefetch_txn = [&](size_t t) {
+    for (size_t k = batch_offsets_[t]; k < batch_offsets_[t + 1]; ++k) {
+      recent_.prefetch(batch_hashes_[k]);
+    }
+  };
+  for (size_t i = 0; i < std::min(kPrefetchTxns, txns.size()); ++i) prefetch_txn(i);
+  for (size_t i = 0; i < txns.size(); ++i) {
+    if (i + kPrefetchTxns < txns.size()) prefetch_txn(i + kPrefetchTxns);
+    results[i] = decide_one(txns[i], batch_hashes_.data() + batch_offsets_[i]);
   }
   assert(recent_.size() <= config_.max_keys);
 }
@@ -493,7 +547,8 @@ AdjudicatorStats Adjudicator::stats() const {
   s.promised_ts = promise_;
   s.pending_txns = static_cast<uint32_t>(pending_.size());
   s.held_keys = holds_.size();
-  s.memory_bytes = recent_.memory_bytes() + holds_.memory_bytes();
+  s.memory_bytes = recent_.memory_bytes() + holds_.memory_bytes() +
+                   ring_.capacity() * sizeof(uint32_t);
   return s;
 }
 
@@ -506,16 +561,17 @@ bool Adjudicator::check_invariants() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!recent_.check_invariants() || !holds_.check_invariants()) return false;
   if (recent_.size() > config_.max_keys) return false;
-  // The LRU list links exactly recent_'s keys, both ways.
-  uint32_t n = 0;
-  uint32_t prev = kNoId;
-  for (uint32_t id = lru_head_; id != kNoId; id = recent_.value(id).next) {
-    if (++n > recent_.size() || recent_.value(id).prev != prev) return false;
-    if (newest(recent_.value(id)) == INT64_MIN) return false;
-    prev = id;
+  // Every key has exactly one live ring entry, at its ring_pos.
+  uint32_t live = 0;
+  if (ring_tail_ - ring_head_ > ring_.size()) return false;
+  for (uint64_t pos = ring_head_; pos != ring_tail_; ++pos) {
+    const uint32_t id = ring_[pos & (ring_.size() - 1)];
+    if (recent_.live(id) && recent_.value(id).ring_pos == static_cast<uint32_t>(pos)) {
+      if (newest(recent_.value(id)) == INT64_MIN) return false;
+      ++live;
+    }
   }
-  if (n != recent_.size() || prev != lru_tail_) return false;
-  if (lru_head_ != kNoId && head_newest_ts_ != newest(recent_.value(lru_head_))) return false;
+  if (live != recent_.size()) return false;
   // Holds are exactly what the pending transactions hold.
   uint64_t held = 0;
   for (const auto& [id, p] : pending_) {

@@ -11,12 +11,15 @@
 // every promise this adjudicator made ("nothing commits at or below P": heartbeat(),
 // promise_through()), so storage watermarks can advance while nobody writes.
 //
-// Memory. For each recently written key the table keeps the newest commit ts per kind, in a
-// list ordered by last touch (LRU). The window floor F says: every commit with ts > F is
+// Memory. For each recently written key the table (KeyTable, open addressing) keeps the newest
+// commit ts per kind. A ring of key ids in touch order (each commit appends its keys; a key's
+// older entries go stale) gives the least recently written key first; it is read front to
+// back, so evictions can be prefetched. The window floor F says: every commit with ts > F is
 // remembered. F rises (never falls) to clock.last() - window_ns at the start of each decision,
 // and to the newest ts of any key evicted because the table holds more than max_keys keys.
-// Keys whose newest ts is <= F are dropped from the LRU head. A τ_start < F cannot be checked
-// and gets kTooOld.
+// Keys at the front of the ring whose newest ts is <= F are dropped. A τ_start < F cannot be
+// checked and gets kTooOld. Batches compute every key's hash first and prefetch the table a
+// few transactions ahead.
 //
 // Clock status. When clock.read().status is kUnknown: as the single timestamp authority
 // (embedded and single-server default) commits go on and clock_unsynchronized_seen() turns
@@ -38,8 +41,8 @@
 //   2. Every commit recorded with ts > floor_ is in recent_ (per key, the newest per kind).
 //   3. Every τ_commit handed out is > promise_ at the time, and promise_ < every pending
 //      transaction's proposed ts.
-//   4. recent_.size() <= max_keys after every public call; the LRU list links exactly the
-//      keys of recent_.
+//   4. recent_.size() <= max_keys after every public call; each key of recent_ has exactly
+//      one live ring entry (the one at its ring_pos), and ring entries are in touch order.
 //   5. A key is held by at most one kFull holder and then by no other, or by at most one
 //      kNonKey holder plus any number of kKeyShare holders.
 #pragma once
@@ -132,10 +135,9 @@ class Adjudicator {
  private:
   static constexpr uint32_t kNoId = KeyTable<int>::kNoId;
 
-  struct Recent {  // per key: LRU links and the newest commit ts per kind (INT64_MIN: none)
-    uint32_t prev;
-    uint32_t next;
+  struct Recent {  // per key: the newest commit ts per kind (INT64_MIN: none), live ring entry
     int64_t ts[kKindCount];
+    uint32_t ring_pos;  // low 32 bits of the position of the key's live ring entry
   };
   struct Hold {  // per held key: how many prepared transactions hold it, per kind
     uint32_t count[kKindCount];
@@ -158,19 +160,22 @@ class Adjudicator {
   static void validate(const TxnRequest& txn, uint32_t max_txn_keys);
   bool clock_refuses();
   void advance_window();
-  void merge(std::span<const KeyWrite> writes);
+  void merge(std::span<const KeyWrite> writes) { merge(writes, nullptr); }
+  void merge(std::span<const KeyWrite> writes, const uint64_t* hashes);
   bool find_conflict(int64_t start_ts, std::span<const KeyWrite> writes, TxnResult* out);
   void lookup_ids(std::span<const KeyWrite> writes);
   void record(std::span<const KeyWrite> writes, int64_t commit_ts);
-  void lru_unlink(uint32_t id);
-  void lru_push_back(uint32_t id);
-  void evict_head(bool for_memory);
+  void ring_push(uint32_t id);
+  void ring_rebuild();
+  bool ring_front_live(uint32_t* id);
+  void prefetch_ring_front() const;
+  void evict_front(uint32_t id, bool for_memory);
   void enforce_max_keys();
   void hold(uint64_t txn_id, const OwnedWrite& w);
   void release(uint64_t txn_id, const Pending& p);
   int64_t lowest_pending_proposal() const;
   uint32_t expire_pending_locked(const clock::Reading& r);
-  TxnResult decide_one(const TxnRequest& txn);
+  TxnResult decide_one(const TxnRequest& txn, const uint64_t* hashes);
   static int64_t newest(const Recent& r) noexcept;
 
   const std::shared_ptr<clock::HybridClock> clock_;
@@ -181,9 +186,9 @@ class Adjudicator {
   KeyTable<Recent> recent_;
   KeyTable<Hold> holds_;
   std::unordered_map<uint64_t, Pending> pending_;
-  uint32_t lru_head_ = kNoId;
-  uint32_t lru_tail_ = kNoId;
-  int64_t head_newest_ts_ = INT64_MAX;  // newest(head), cached; INT64_MAX when the list is empty
+  std::vector<uint32_t> ring_;  // key ids in touch order; size a power of two
+  uint64_t ring_head_ = 0;      // position of the oldest entry (index = position & mask)
+  uint64_t ring_tail_ = 0;      // one past the newest
   int64_t floor_ = INT64_MIN;
   int64_t promise_ = INT64_MIN;
   bool unsync_seen_ = false;
@@ -191,6 +196,8 @@ class Adjudicator {
   std::vector<uint32_t> order_;      // scratch for merging large write sets
   std::vector<KeyWrite> views_;      // scratch: owned writes seen as KeyWrite
   std::vector<uint64_t> hash_scratch_;
+  std::vector<uint64_t> batch_hashes_;   // every key's hash, for the batch being decided
+  std::vector<size_t> batch_offsets_;    // where each transaction's hashes start
   AdjudicatorStats counters_;
 };
 

@@ -62,6 +62,16 @@ inline uint64_t hash_key(std::string_view key, uint64_t seed) noexcept {
   return h;
 }
 
+// A read prefetch the compiler must keep. GCC 12 drops __builtin_prefetch when its address is
+// computed from a loaded value (as every useful one here is), so x86 uses the instruction.
+inline void prefetch_line(const void* p) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetcht0 (%0)" : : "r"(p));
+#else
+  __builtin_prefetch(p);
+#endif
+}
+
 template <typename Value>
 class KeyTable {
   static_assert(std::is_trivially_copyable_v<Value>, "values are moved with memcpy semantics");
@@ -82,8 +92,20 @@ class KeyTable {
 
   // Hints the CPU to fetch the home slot of a hash (used a few keys ahead in batches).
   void prefetch(uint64_t h) const noexcept {
-    __builtin_prefetch(&slots_[slot_hash(h) & mask_]);
+    prefetch_line(&slots_[slot_hash(h) & mask_]);
   }
+
+  // Hints the CPU to fetch a node (ids popped from an eviction queue, a few ahead).
+  void prefetch_node(uint32_t id) const noexcept {
+    if (id < nodes_.size()) prefetch_line(&nodes_[id]);
+  }
+
+  // Hints the CPU to fetch the home slot of a live id (reads its node: prefetch that first).
+  void prefetch_home_slot(uint32_t id) const noexcept {
+    if (id < nodes_.size()) prefetch_line(&slots_[nodes_[id].hash32 & mask_]);
+  }
+
+  bool live(uint32_t id) const noexcept { return id < nodes_.size() && nodes_[id].len != kFreeLen; }
 
   // The id holding key, or kNoId. REQUIRES: h == hash(key) (checked by callers' tests only:
   // rehashing here would double the cost of the hot path).

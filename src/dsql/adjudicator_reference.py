@@ -9,8 +9,8 @@ merged to the strongest kind) conflicts when, for a key of W, another transactio
 conflicting kind at a timestamp ``> s``, or a prepared, undecided transaction holds a
 conflicting kind on it. Otherwise it commits at ``clock.next_above(max(s, promise))``.
 
-Memory mirrors the kernel: ``recent`` maps key -> newest commit ts per kind and its insertion
-order is the touch order (a touched key is removed and re-inserted); the window floor rises to
+Memory mirrors the kernel: ``recent`` maps key -> newest commit ts per kind, in touch order
+(an OrderedDict: a plain dict's front is slow to pop repeatedly); the window floor rises to
 ``clock.last - window_ns`` before each decision and to the newest ts of any key evicted when
 more than ``max_keys`` are held; a start below the floor is too old.
 """
@@ -18,6 +18,7 @@ more than ``max_keys`` are held; a start below the floor is too old.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -113,7 +114,7 @@ class ReferenceAdjudicator:
         self.single_timestamp_authority = single_timestamp_authority
         self.hold_ns = hold_ns
         self.max_pending_txns = max_pending_txns
-        self.recent: dict[bytes, list[int]] = {}
+        self.recent: OrderedDict[bytes, list[int]] = OrderedDict()
         self.holds: dict[bytes, _Hold] = {}
         self.pending: dict[int, _Pending] = {}
         self.floor = INT64_MIN
@@ -136,7 +137,7 @@ class ReferenceAdjudicator:
             head = next(iter(self.recent))
             if max(self.recent[head]) > self.floor:
                 break
-            del self.recent[head]
+            self.recent.popitem(last=False)
 
     def _find_conflict(self, start: int, merged: list[tuple[int, bytes, int]]
                        ) -> ResultTuple | None:
@@ -154,13 +155,18 @@ class ReferenceAdjudicator:
         return None
 
     def _record(self, merged: list[tuple[int, bytes, int]], commit_ts: int) -> None:
+        recent = self.recent
         for _, key, kind in merged:
-            ts = self.recent.pop(key, None) or [INT64_MIN] * 3
-            ts[kind] = max(ts[kind], commit_ts)
-            self.recent[key] = ts  # to the back of the touch order
-        while len(self.recent) > self.max_keys:
-            head = next(iter(self.recent))
-            self.floor = max(self.floor, max(self.recent.pop(head)))
+            ts = recent.get(key)
+            if ts is None:
+                recent[key] = ts = [INT64_MIN] * 3
+            else:
+                recent.move_to_end(key)  # to the back of the touch order
+            if commit_ts > ts[kind]:
+                ts[kind] = commit_ts
+        while len(recent) > self.max_keys:
+            _, evicted = recent.popitem(last=False)
+            self.floor = max(self.floor, max(evicted))
 
     def _decide_one(self, start: int, writes: Sequence[tuple[bytes, int]]) -> ResultTuple:
         self._advance_window()

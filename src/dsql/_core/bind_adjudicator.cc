@@ -15,6 +15,7 @@
 #include <pybind11/stl.h>
 
 #include <cassert>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -422,6 +423,54 @@ void bind(py::module_& m) {
       })
       .def_property_readonly("shard", [](const Adjudicator& a) { return a.config().shard; })
       .def("check_invariants", &Adjudicator::check_invariants);
+
+  m.def(
+      "_time_kernel_batches",
+      [](Adjudicator& adj, const py::bytes& key_bytes, uint32_t key_len, uint32_t batch_txns,
+         uint32_t txn_keys, int64_t start_lag_ns) {
+        // For bench/adjudicator.py: the kernel alone, without the Python crossing. Cuts
+        // key_bytes into keys of key_len, groups them txn_keys per transaction and batch_txns
+        // transactions per batch; each batch starts start_lag_ns before the newest timestamp.
+        const std::string_view all = key_bytes;
+        if (key_len == 0 || batch_txns == 0 || txn_keys == 0 || start_lag_ns < 0) {
+          throw py::value_error("key_len, batch_txns and txn_keys must be > 0, lag >= 0");
+        }
+        const size_t keys = all.size() / key_len;
+        const size_t per_batch = static_cast<size_t>(batch_txns) * txn_keys;
+        const size_t batches = keys / per_batch;
+        std::vector<KeyWrite> writes(batches * per_batch);
+        for (size_t i = 0; i < writes.size(); ++i) {
+          writes[i] = KeyWrite{all.substr(i * key_len, key_len),
+                               i % 8 == 7 ? Kind::kKeyShare : Kind::kFull};
+        }
+        std::vector<TxnRequest> txns(batch_txns);
+        std::vector<TxnResult> results(batch_txns);
+        uint64_t committed = 0;
+        int64_t ns = 0;
+        {
+          py::gil_scoped_release release;
+          const auto t0 = std::chrono::steady_clock::now();
+          for (size_t b = 0; b < batches; ++b) {
+            int64_t newest = adj.clock()->last();
+            if (newest == INT64_MIN) newest = adj.clock()->next();  // a fresh clock
+            const int64_t start = std::max<int64_t>(0, newest - start_lag_ns);
+            for (uint32_t t = 0; t < batch_txns; ++t) {
+              const size_t first = b * per_batch + static_cast<size_t>(t) * txn_keys;
+              txns[t] = TxnRequest{b * batch_txns + t, start,
+                                   std::span<const KeyWrite>(writes.data() + first, txn_keys)};
+            }
+            adj.adjudicate_batch(txns, results);
+            for (const TxnResult& r : results) committed += r.outcome == Outcome::kCommitted;
+          }
+          ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count();
+        }
+        return py::make_tuple(ns, batches * batch_txns, committed);
+      },
+      py::arg("adjudicator"), py::arg("key_bytes"), py::arg("key_len"), py::arg("batch_txns"),
+      py::arg("txn_keys"), py::arg("start_lag_ns") = 0,
+      "Benchmark helper: (elapsed ns, transactions, committed) for batches built in C++.");
 
   py::class_<AdjudicatorShardMap>(m, "AdjudicatorShardMap")
       .def(py::init([](std::shared_ptr<clock::HybridClock> clock,
