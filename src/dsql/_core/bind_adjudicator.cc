@@ -34,7 +34,7 @@ namespace {
 constexpr size_t kReleaseGilTxns = 8;
 
 Kind to_kind(long long k) {
-  if (!valid_kind(static_cast<int>(k)) || k < 0 || k >= kKindCount) {
+  if (k < 0 || k >= kKindCount) {
     throw py::value_error("kind must be 0 (keyshare), 1 (nonkey) or 2 (full), not " +
                           std::to_string(k));
   }
