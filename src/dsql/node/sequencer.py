@@ -68,20 +68,20 @@ class Sequencer:
             self._in_flight.discard(commit_ts)
             return self._advance_locked()
 
-    def promise(self, ts: int, promise_through: Callable[[int], None]) -> bool:
+    def promise(self, ts: int, promise_through: Callable[[int], int]) -> bool:
         """Makes `ts` readable at once when no commit at or below it is in flight: asks the
-        adjudicators to promise nothing commits at or below ts, then advances the watermark.
-        Returns False when an in-flight commit must be applied first."""
+        adjudicators to promise nothing commits at or below ts (they answer with the promise
+        in force, lower when a prepared vote holds a lower proposal), then advances the
+        watermark. Returns False when `ts` must wait for an in-flight commit or a vote."""
         with self._lock:
             if ts <= self._watermark:
                 return True
             if self._in_flight and min(self._in_flight) <= ts:
                 return False
-            promise_through(ts)
-            self._high = max(self._high, ts)
+            promised = min(ts, promise_through(ts))
+            self._high = max(self._high, promised)
             self._advance_locked()
-            assert self._watermark >= ts
-            return True
+            return self._watermark >= ts
 
     def replay_point(self) -> tuple[int, int]:
         """(W, L): the watermark now, and the lowest lsn a replay must start from to recover

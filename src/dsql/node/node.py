@@ -1,0 +1,273 @@
+"""A node: every kernel of the commit path over one data directory.
+
+    node = Node.open("/var/lib/dsql")           # or ":memory:" for a throwaway one
+    ts = node.begin()                           # a snapshot: every acknowledged commit is in it
+    node.get(b"k", ts)
+    commit_ts = node.commit(ts, writes=[(b"k", b"v")], claims=[(b"k", Kind.FULL)])
+
+The path of a commit: the adjudicator decides (conflict -> 40001 OC000, else a commit ts), the
+journal makes the record durable (group commit with concurrent committers), the crossbar applies
+it to the storage shards, and the storage watermark advances past it once nothing older is in
+flight. A commit is acknowledged (commit() returns) only after its record is durable.
+
+Opening a data directory recovers it: the newest checkpoint that loads is read into storage,
+the journal is recovered (torn or corrupt tail cut) and replayed from the checkpoint's replay
+point, skipping what the checkpoint already holds; the clock then observes the newest commit so
+that later timestamps order after everything recovered.
+
+Thread-safety: begin, commit, the reads and checkpoint may be called from any number of
+threads; the adjudicator and sequencer serialise decisions, the journal batches fsyncs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dsql import clock as dclock
+from dsql.adjudicator import Adjudicator, AdjudicatorConfig, Kind, Result, ShardedAdjudicator
+from dsql.errors import DsqlError
+from dsql.journal import Journal, RecoveryReport
+from dsql.node.crossbar import Crossbar, ReplayReport, Write
+from dsql.node.datadir import (
+    DataDirectory,
+    DataDirectoryError,
+    Manifest,
+    ShardFile,
+    fsync_dir,
+    write_durably,
+)
+from dsql.node.sequencer import Sequencer
+from dsql.storage.store import ShardMap
+
+log = logging.getLogger("dsql.node")
+
+Claim = tuple[bytes, Kind]
+MEMORY = ":memory:"
+
+
+class NodeClosed(DsqlError):
+    sqlstate = "57P01"  # admin_shutdown
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    """How a node runs. The defaults are the embedded database's."""
+
+    durability: str = "fdatasync"  # or "unsafe-no-sync" (tests, benchmarks: loses commits)
+    storage_splits: tuple[bytes, ...] = ()  # first keys of storage shards 2..n
+    adjudicator_splits: tuple[bytes, ...] = ()  # first keys of adjudicator shards 2..n
+    adjudicator: AdjudicatorConfig = field(default_factory=AdjudicatorConfig)
+    journal_segment_bytes: int = 64 << 20
+    read_wait_timeout_ns: int = 10_000_000_000
+    checkpoints_kept: int = 2
+
+
+@dataclass(frozen=True)
+class OpenReport:
+    """What opening the data directory found."""
+
+    checkpoint_ts: int | None
+    checkpoints_refused: tuple[str, ...]
+    journal: RecoveryReport
+    replay: ReplayReport
+
+
+class Node:
+    def __init__(self, *, datadir: DataDirectory, clock: dclock.Clock, options: NodeOptions,
+                 storage: ShardMap, journal: Journal, report: OpenReport,
+                 temporary: bool) -> None:
+        self.datadir = datadir
+        self.clock = clock
+        self.options = options
+        self.storage = storage
+        self.journal = journal
+        self.open_report = report
+        self._temporary = temporary
+        self._crossbar = Crossbar(storage)
+        watermark = storage.watermark
+        if options.adjudicator_splits:
+            sharded = ShardedAdjudicator(list(options.adjudicator_splits), clock,
+                                         options.adjudicator)
+            self._adjudicator: Adjudicator | ShardedAdjudicator = sharded
+            self._adjudicate = sharded.commit
+        else:
+            single = Adjudicator(clock, options.adjudicator)
+            self._adjudicator = single
+            self._adjudicate = single.adjudicate
+        self._adjudicator.promise_through(watermark)
+        self._sequencer = Sequencer(watermark=watermark,
+                                    next_lsn=lambda: journal.durable_lsn + 1)
+        self._checkpoint_lock = threading.Lock()
+        self._closed = False
+        # Reads: straight to storage (they wait for the watermark themselves).
+        self.get = storage.get
+        self.get_many = storage.get_many
+        self.scan = storage.scan
+        self.scan_all = storage.scan_all
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], options: NodeOptions | None = None, *,
+             clock: dclock.Clock | None = None) -> Node:
+        """Opens (creating when new) and recovers the data directory at `path`; ":memory:"
+        makes a throwaway one in a temporary directory, removed on close."""
+        opts = options or NodeOptions()
+        temporary = str(path) == MEMORY
+        if temporary:
+            path = tempfile.mkdtemp(prefix="dsql-memory-")
+            if opts.durability == "fdatasync":
+                opts = NodeOptions(**{**opts.__dict__, "durability": "unsafe-no-sync"})
+        datadir = DataDirectory.open(path)
+        the_clock = clock or dclock.default()
+
+        storage, manifest, refused = cls._load_newest_checkpoint(datadir, opts)
+        journal = Journal(datadir.journal, durability=opts.durability,
+                          segment_bytes=opts.journal_segment_bytes)
+        try:
+            floor_ts = manifest.ts if manifest else 0
+            replay_lsn = manifest.replay_lsn if manifest else journal.first_lsn
+            if replay_lsn < journal.first_lsn:
+                raise DataDirectoryError(
+                    f"the journal in {datadir.journal} starts at lsn {journal.first_lsn}, but "
+                    f"recovery needs it from lsn {replay_lsn} (no loadable checkpoint covers "
+                    "the deleted segments)")
+            replay = Crossbar(storage).replay(journal, replay_lsn, floor_ts)
+            watermark = max(replay.max_commit_ts, storage.watermark)
+            storage.advance_watermark(watermark)
+            the_clock.observe(watermark)
+        except BaseException:
+            journal.close()
+            raise
+        report = OpenReport(manifest.ts if manifest else None, tuple(refused),
+                            journal.recovery, replay)
+        if not journal.recovery.clean:
+            log.warning("journal recovery cut a damaged tail: %s", journal.recovery)
+        log.info("opened %s: checkpoint ts %s, %d journal records replayed, watermark %d",
+                 datadir.root, report.checkpoint_ts, replay.records_applied, watermark)
+        node = cls(datadir=datadir, clock=the_clock, options=opts, storage=storage,
+                   journal=journal, report=report, temporary=temporary)
+        if manifest and journal.durable_lsn + 1 < manifest.replay_lsn:
+            # Recovery cut records the checkpoint already holds: new records would reuse their
+            # lsns below the replay point, so move the replay point down now.
+            node.checkpoint()
+        return node
+
+    @staticmethod
+    def _new_storage(opts: NodeOptions, watermark: int) -> ShardMap:
+        storage = ShardMap(initial_watermark=watermark,
+                           read_wait_timeout_ns=opts.read_wait_timeout_ns)
+        for split in opts.storage_splits:
+            storage.split(split)
+        return storage
+
+    @classmethod
+    def _load_newest_checkpoint(
+        cls, datadir: DataDirectory, opts: NodeOptions
+    ) -> tuple[ShardMap, Manifest | None, list[str]]:
+        refused: list[str] = []
+        for manifest in datadir.manifests():
+            try:
+                storage = ShardMap.from_checkpoints(
+                    [(s.lower, str(manifest.path / s.file)) for s in manifest.shards],
+                    read_wait_timeout_ns=opts.read_wait_timeout_ns)
+            except (ValueError, OSError, RuntimeError) as e:
+                log.warning("checkpoint %s refused: %s", manifest.path, e)
+                refused.append(f"{manifest.path}: {e}")
+                continue
+            return storage, manifest, refused
+        return cls._new_storage(opts, 0), None, refused
+
+    # -- transactions --------------------------------------------------------------------------
+    def begin(self) -> int:
+        """A snapshot timestamp: above every commit acknowledged so far, made readable at once
+        unless a commit at or below it is still in flight (reads then wait for it)."""
+        if self._closed:
+            raise NodeClosed("the database is closed")
+        ts = self.clock.timestamp()
+        if self._sequencer.promise(ts, self._adjudicator.promise_through):
+            self.storage.advance_watermark(self._sequencer.watermark)
+        return ts
+
+    def commit(self, start_ts: int, writes: Sequence[Write], claims: Sequence[Claim]) -> int:
+        """Decides, journals and applies one transaction; returns its commit ts once durable.
+        Raises CommitConflict (40001, OC000) and the adjudicator's other errors."""
+        if self._closed:
+            raise NodeClosed("the database is closed")
+
+        def decide() -> tuple[Result, int | None]:
+            result = self._adjudicate(start_ts, claims)
+            return result, result.commit_ts if result.committed else None
+
+        result = self._sequencer.decide(decide)
+        result.raise_if_failed()
+        commit_ts = result.commit_ts
+        assert commit_ts is not None
+        try:
+            lsn = self.journal.append(commit_ts, writes)
+            self._sequencer.journaled(commit_ts, lsn)
+            self._crossbar.deliver(commit_ts, writes)
+        finally:
+            # Applied, or never durable (then never acknowledged): either way no longer in
+            # flight, so readers are not held back by it.
+            self.storage.advance_watermark(self._sequencer.finish(commit_ts))
+        return commit_ts
+
+    @property
+    def watermark(self) -> int:
+        return self.storage.watermark
+
+    # -- maintenance ---------------------------------------------------------------------------
+    def checkpoint(self) -> Manifest:
+        """Writes storage as of the watermark, then drops journal segments no kept checkpoint
+        needs. Returns the new checkpoint's manifest."""
+        with self._checkpoint_lock:
+            ts, replay_lsn = self._sequencer.replay_point()
+            self.storage.advance_watermark(ts)
+            target = self.datadir.checkpoint_dir(ts)
+            existing = [m for m in self.datadir.manifests() if m.ts == ts]
+            if existing and existing[0].replay_lsn <= replay_lsn:
+                return existing[0]
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            shards = []
+            for i, lower in enumerate(self.storage.lower_bounds()):
+                name = f"shard-{i}.ckpt"
+                self.storage.checkpoint_shard(i, str(target / name), ts)
+                shards.append(ShardFile(lower, name))
+            fsync_dir(target)
+            manifest = Manifest(ts, replay_lsn, tuple(shards), target)
+            write_durably(target / "manifest.json", manifest.to_json())
+            kept = self.datadir.manifests()[: self.options.checkpoints_kept]
+            self.datadir.remove_checkpoints(kept)
+            oldest_needed = min(m.replay_lsn for m in kept)
+            if oldest_needed - 1 >= self.journal.first_lsn:
+                self.journal.drop_through(min(oldest_needed - 1, self.journal.durable_lsn))
+            log.info("checkpoint at ts %d (replay from lsn %d)", ts, replay_lsn)
+            return manifest
+
+    def gc(self, horizon: int) -> None:
+        """Drops versions no snapshot at or after `horizon` can see."""
+        self.storage.gc(min(horizon, self.storage.watermark))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.journal.close()
+        if self._temporary:
+            shutil.rmtree(self.datadir.root, ignore_errors=True)
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Claim", "Kind", "Node", "NodeClosed", "NodeOptions", "OpenReport"]
