@@ -30,7 +30,8 @@ _F32 = struct.Struct("<f")
 _U32 = struct.Struct("<I")
 
 _DEC_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_HEX_RE = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?")
+_HEX_RE = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+                     r"(?:[pP][+-]?[0-9]+)?")
 _SPECIALS = (  # checked in order, like PostgreSQL's fallback after strtod fails
     ("nan", NAN), ("infinity", INF), ("+infinity", INF), ("-infinity", -INF),
     ("inf", INF), ("+inf", INF), ("-inf", -INF))

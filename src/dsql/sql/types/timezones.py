@@ -218,7 +218,8 @@ ABBREVIATIONS: dict[str, tuple[int, bool] | str] = {
     "yapt": (36000, False),
 }
 
-_POSIX_RE = re.compile(r"(?:[A-Za-z]{3,}|<[+\-A-Za-z0-9]+>)([+-]?)(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?")
+_POSIX_RE = re.compile(r"(?:[A-Za-z]{3,}|<[+\-A-Za-z0-9]+>)([+-]?)(\d{1,2})"
+                       r"(?::(\d{2}))?(?::(\d{2}))?")
 _zone_names_lower: dict[str, str] | None = None
 
 
