@@ -22,7 +22,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dsql.errors import InvalidParameterValue, SqlSyntaxError, UndefinedObject
-from dsql.sql.types import boolean, bytea, floating, integer, interval, json, numeric, text, uuid
+from dsql.sql.types import (
+    array,
+    boolean,
+    bytea,
+    floating,
+    integer,
+    interval,
+    json,
+    numeric,
+    text,
+    uuid,
+)
 from dsql.sql.types import datetime as dt
 from dsql.sql.types.context import DEFAULT_CONTEXT, ValueContext
 
@@ -176,8 +187,11 @@ JSONB = SqlType("jsonb", 3802, array_oid=3807, typlen=-1, category="U", display=
                 in_fn=json.jsonb_in, out_fn=json.jsonb_out, sort_key=json.JsonbSortKey,
                 group_key=json.jsonb_group_key)
 
-ALL_TYPES = (BOOL, BYTEA, INT8, INT2, INT4, TEXT, JSON, FLOAT4, FLOAT8, UNKNOWN, BPCHAR, VARCHAR,
-             DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL, NUMERIC, UUID, JSONB)
+TEXT_ARRAY = SqlType("_text", 1009, typlen=-1, category="A", display="text[]",
+                    in_fn=array.array_in, out_fn=array.array_out)
+
+ALL_TYPES = (TEXT_ARRAY, BOOL, BYTEA, INT8, INT2, INT4, TEXT, JSON, FLOAT4, FLOAT8, UNKNOWN,
+             BPCHAR, VARCHAR, DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL, NUMERIC, UUID, JSONB)
 _BY_OID = {t.oid: t for t in ALL_TYPES}
 _BY_NAME = {t.name: t for t in ALL_TYPES}
 
@@ -203,7 +217,7 @@ _ALIASES = {
     "timestamp": "timestamp", "timestamp without time zone": "timestamp",
     "timestamptz": "timestamptz", "timestamp with time zone": "timestamptz",
     "interval": "interval", "numeric": "numeric", "decimal": "numeric", "dec": "numeric",
-    "uuid": "uuid", "unknown": "unknown",
+    "uuid": "uuid", "unknown": "unknown", "text[]": "_text", "_text": "_text",
 }
 
 
