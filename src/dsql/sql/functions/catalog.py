@@ -251,7 +251,18 @@ def _result_type(d: FunctionDef, inputs: tuple[SqlType, ...]) -> SqlType:
     return d.result_fn(inputs) if d.result_fn is not None else d.result
 
 
+_loaded = False
+
+
+def _ensure_builtins() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        from dsql.sql.functions import builtins  # noqa: F401  (registers on import)
+
+
 def resolve_function(name: str, inputs: Sequence[SqlType]) -> Resolved:
+    _ensure_builtins()
     inputs = tuple(t.base for t in inputs)
     key = name.lower()
     try:
@@ -268,6 +279,7 @@ def resolve_function(name: str, inputs: Sequence[SqlType]) -> Resolved:
 
 
 def resolve_operator(symbol: str, inputs: Sequence[SqlType]) -> Resolved:
+    _ensure_builtins()
     inputs = tuple(t.base for t in inputs)
     shown = (f"{format_type(inputs[0])} {symbol} {format_type(inputs[1])}" if len(inputs) == 2
              else f"{symbol} {format_type(inputs[0])}")
