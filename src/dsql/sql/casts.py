@@ -96,8 +96,13 @@ def _numeric_to_int(lo: int, hi: int, label: str) -> Fn:
 
 # -- jsonb -> scalar ---------------------------------------------------------------------------
 
+_JSONB_KIND_NAMES = {json.K_NULL: "null", json.K_STRING: "string", json.K_NUMBER: "numeric",
+                     json.K_BOOL: "boolean", json.K_ARRAY: "array", json.K_OBJECT: "object"}
+
+
 def _jsonb_cast_error(v: Any, target: str) -> InvalidParameterValue:
-    return InvalidParameterValue(f"cannot cast jsonb {json.jsonb_typeof(v)} to type {target}")
+    return InvalidParameterValue(
+        f"cannot cast jsonb {_JSONB_KIND_NAMES[json.kind(v)]} to type {target}")
 
 
 def _jsonb_number(target: str) -> Callable[[Any], Decimal]:

@@ -119,7 +119,7 @@ def dpow(x: float, y: float) -> float:
         return 1.0 if x == 1.0 else y
     if x == 0 and y < 0:
         raise InvalidArgumentForPowerFunction("zero raised to a negative power is undefined")
-    if x < 0 and math.floor(y) != y:
+    if x < 0 and math.isfinite(y) and math.floor(y) != y:
         raise InvalidArgumentForPowerFunction(
             "a negative number raised to a non-integer power yields a complex result")
     if math.isinf(y):

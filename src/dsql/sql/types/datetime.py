@@ -186,7 +186,7 @@ def time_in(text: str, ctx: ValueContext) -> time:
     try:
         d = dp.decode_time_only(dp.parse_fields(text, dp.MAXDATELEN + 1), ctx)
     except DateTimeError as exc:
-        raise parse_error(exc, text, "time without time zone") from None
+        raise parse_error(exc, text, "time") from None
     tm = d.tm
     usec = ((tm.hour * 60 + tm.minute) * 60 + tm.sec) * 1000000 + tm.fsec
     if usec >= USECS_PER_DAY:
