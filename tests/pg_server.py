@@ -153,19 +153,36 @@ class PostgresServer:
                 self.stop()
                 raise RuntimeError(f"PostgreSQL did not start:\n{text}")
             time.sleep(0.1)
-        self.psql(EVAL_FUNCTION)
+        try:
+            self.psql(EVAL_FUNCTION)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Fast shutdown, then removes the cluster directory. Safe to call twice."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # fast shutdown
+            # Signal the postmaster itself (runuser does not pass signals on): fast shutdown.
+            pid = self._postmaster_pid()
+            target = pid if pid is not None else proc.pid
+            try:
+                os.kill(target, signal.SIGINT)
+            except ProcessLookupError:
+                pass
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.kill(target, signal.SIGQUIT)  # immediate shutdown
                 proc.wait(timeout=30)
         shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def _postmaster_pid(self) -> int | None:
+        try:
+            first = (self.data_dir / "postmaster.pid").read_text().splitlines()[0]
+            return int(first)
+        except (OSError, ValueError, IndexError):
+            return None
 
     def __enter__(self) -> PostgresServer:
         self.start()

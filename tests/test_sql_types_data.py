@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sql_expr import evaluate
-from sql_types.cases import Case, all_files, load, outcome_key
 
 from dsql.sql.types import timezones
 from dsql.sql.types.context import ValueContext
+from sql_expr import evaluate
+from sql_types.cases import Case, all_files, load, outcome_key
 
 CASES: list[Case] = [c for f in all_files() for c in load(f)]
 _CTX: dict[str, ValueContext] = {}

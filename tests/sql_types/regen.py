@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cases import all_files, outcome_key, render  # noqa: E402
+
 from pg_server import PostgresServer  # noqa: E402
 
 

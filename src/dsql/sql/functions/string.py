@@ -259,6 +259,84 @@ def to_hex64(n: int) -> str:
 
 # -- LIKE / ILIKE ------------------------------------------------------------------------------
 
+_LIKE_TRUE, _LIKE_FALSE, _LIKE_ABORT = 1, 0, -1
+
+
+def _escape_error() -> InvalidEscapeSequence:
+    return InvalidEscapeSequence("LIKE pattern must not end with escape character")
+
+
+def _match_text(t: str, p: str, esc: str | None) -> int:
+    """PostgreSQL's MatchText, for patterns ending in a lone escape: the error is raised only
+    if matching gets that far (so 'ab' LIKE 'x\\' is false, not an error)."""
+    tl, pl = len(t), len(p)
+    ti = pi = 0
+    if pl == 1 and p[0] == "%":
+        return _LIKE_TRUE
+    while ti < tl and pi < pl:
+        c = p[pi]
+        if esc is not None and c == esc:
+            pi += 1
+            if pi >= pl:
+                raise _escape_error()
+            if p[pi] != t[ti]:
+                return _LIKE_FALSE
+        elif c == "%":
+            pi += 1
+            while pi < pl:
+                if p[pi] == "%":
+                    pi += 1
+                elif p[pi] == "_":
+                    if ti >= tl:
+                        return _LIKE_ABORT
+                    ti += 1
+                    pi += 1
+                else:
+                    break
+            if pi >= pl:
+                return _LIKE_TRUE
+            if esc is not None and p[pi] == esc:
+                if pl - pi < 2:
+                    raise _escape_error()
+                first = p[pi + 1]
+            else:
+                first = p[pi]
+            while ti < tl:
+                if t[ti] == first:
+                    m = _match_text(t[ti:], p[pi:], esc)
+                    if m != _LIKE_FALSE:
+                        return m
+                ti += 1
+            return _LIKE_ABORT
+        elif c == "_":
+            ti += 1
+            pi += 1
+            continue
+        elif c != t[ti]:
+            return _LIKE_FALSE
+        ti += 1
+        pi += 1
+    if ti < tl:
+        return _LIKE_FALSE
+    while pi < pl and p[pi] == "%":
+        pi += 1
+    return _LIKE_TRUE if pi >= pl else _LIKE_ABORT
+
+
+def _ends_with_lone_escape(pattern: str, esc: str | None) -> bool:
+    if esc is None:
+        return False
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern[i] == esc:
+            if i + 1 >= n:
+                return True
+            i += 2
+        else:
+            i += 1
+    return False
+
+
 def _like_regex(pattern: str, escape: str | None) -> str:
     out = []
     i, n = 0, len(pattern)
@@ -298,6 +376,8 @@ def like_matcher(pattern: str, escape: str = "\\",
         pattern = lower(pattern)
         if esc is not None:
             esc = lower(esc)
+    if _ends_with_lone_escape(pattern, esc):
+        return _ci(lambda s: _match_text(s, pattern, esc) == _LIKE_TRUE, case_insensitive)
     # fast paths for the common shapes
     if esc is None or esc not in pattern:
         body = pattern

@@ -299,8 +299,7 @@ def to_char_timestamptz(ts: Any, fmt: str, ctx: ValueContext) -> str | None:
     if ctx.timezone is dt.UTC:
         fields.tz_abbrev = "UTC"
     else:
-        name = ts.astimezone(ctx.timezone).tzname() or ""
-        fields.tz_abbrev = name if name[:1].isalpha() else dt.format_offset(east)
+        fields.tz_abbrev = ts.astimezone(ctx.timezone).tzname() or ""
     return _render(fields, fmt)
 
 

@@ -690,6 +690,7 @@ def decode_datetime(fields: list[tuple[str, int]], ctx: ValueContext) -> Decoded
     tz = 0
     named_tz = None
     abbrev_zone: str | None = None
+    abbrev_token = ""
     dtype = DTK_DATE
     nf = len(fields)
     for i in range(nf):
@@ -824,6 +825,7 @@ def decode_datetime(fields: list[tuple[str, int]], ctx: ValueContext) -> Decoded
             elif typ == DYNTZ:
                 tmask |= M(TZ)
                 abbrev_zone = zone_name
+                abbrev_token = field
             elif typ == AMPM:
                 mer = val
             elif typ == ADBC:
@@ -876,13 +878,31 @@ def decode_datetime(fields: list[tuple[str, int]], ctx: ValueContext) -> Decoded
         if abbrev_zone is not None:
             if fmask & M(DTZMOD):
                 raise DateTimeError(BAD_FORMAT)
-            zone = timezones.zone_for(abbrev_zone)
-            result_tz = determine_tz_offset(tm, zone) if zone is not None else 0
+            result_tz = _abbrev_tz_offset(tm, abbrev_zone, abbrev_token)
         if result_tz is None:
             if fmask & M(DTZMOD):
                 raise DateTimeError(BAD_FORMAT)
             result_tz = determine_tz_offset(tm, ctx.timezone)
     return Decoded(dtype, tm, result_tz)
+
+
+def _abbrev_tz_offset(tm: TM, zone_name: str, abbrev: str) -> int:
+    """DetermineTimeZoneAbbrevOffset: what a dynamic abbreviation (MSK...) meant then."""
+    zone = timezones.zone_for(zone_name)
+    if zone is None:
+        return 0
+    tz = determine_tz_offset(tm, zone)
+    try:
+        local = datetime(tm.year, tm.mon, tm.mday) + timedelta(
+            hours=tm.hour, minutes=tm.minute, seconds=tm.sec)
+    except (ValueError, OverflowError):
+        return tz
+    utc_seconds = int((local - _UNIX_EPOCH).total_seconds()) + tz
+    east = timezones.abbreviation_offset(zone_name, abbrev, utc_seconds)
+    return tz if east is None else -east
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1)
 
 
 def _set_from_datetime(tm: TM, dt: datetime) -> None:

@@ -191,28 +191,63 @@ def float8_out(v: float) -> str:
         return "-0" if math.copysign(1.0, v) < 0 else "0"
     if math.isinf(v):
         return "Infinity" if v > 0 else "-Infinity"
-    digits, exp10 = _shortest_digits(repr(abs(v)))
+    a = abs(v)
+    if a < _TWO_53:
+        digits, exp10 = _shortest_digits(repr(a))
+    else:
+        digits, exp10 = _shortest_open(a, math.nextafter(a, 0.0), math.nextafter(a, INF), 17)
     return _format(v < 0, digits, exp10, 15)
+
+
+_TWO_53 = float(1 << 53)
+_TWO_24 = float(1 << 24)
+
+
+def _shortest_open(a: float, prev: float, nxt: float, max_digits: int) -> tuple[str, int]:
+    """PostgreSQL's Ryu (bounds excluded): the shortest decimal strictly between the midpoints
+    to the neighbours of positive `a`, closest to `a` (ties to an even last digit)."""
+    fa = Fraction(a)
+    lo = (Fraction(prev) + fa) / 2
+    hi = (fa + Fraction(nxt)) / 2 if not math.isinf(nxt) else fa + (fa - Fraction(prev)) / 2
+    for p in range(1, max_digits + 1):
+        mant, _, e = f"{a:.{p - 1}e}".partition("e")
+        base = int(mant.replace(".", ""))
+        exp = int(e) - (p - 1)
+        scale = Fraction(10) ** exp
+        best: tuple[Fraction, int] | None = None
+        for cand in (base - 1, base, base + 1):
+            if cand <= 0:
+                continue
+            value = cand * scale
+            if lo < value < hi:
+                dist = abs(value - fa)
+                if best is None or dist < best[0] or (dist == best[0] and cand % 2 == 0):
+                    best = (dist, cand)
+        if best is not None:
+            return _shortest_digits(f"{best[1]}e{exp}")
+    raise AssertionError(f"no shortest form for {a!r}")  # pragma: no cover
 
 
 def _float4_shortest(a: float) -> tuple[str, int]:
     """Shortest decimal digits that read back (as a single) to the positive single `a`."""
+    if a >= _TWO_24:
+        nxt = _f32_neighbor(a, INF) if a < FLOAT4_MAX else INF
+        return _shortest_open(a, _f32_neighbor(a, 0.0), nxt, 9)
+    fa = Fraction(a)
     for p in range(1, 10):
-        s = f"{a:.{p - 1}e}"
-        mant, _, e = s.partition("e")
+        mant, _, e = f"{a:.{p - 1}e}".partition("e")
         base = int(mant.replace(".", ""))
-        exp = int(e) - (p - 1)  # value = base * 10^exp
-        best: tuple[float, int] | None = None
+        exp = int(e) - (p - 1)
+        best: tuple[Fraction, int] | None = None
         for cand in (base, base - 1, base + 1):
             if cand <= 0:
                 continue
             if to_float4(float(f"{cand}e{exp}")) == a:
-                dist = abs(Fraction(cand) * Fraction(10) ** exp - Fraction(a))
-                if best is None or dist < best[0]:
-                    best = (float(dist), cand)
+                dist = abs(cand * Fraction(10) ** exp - fa)
+                if best is None or dist < best[0] or (dist == best[0] and cand % 2 == 0):
+                    best = (dist, cand)
         if best is not None:
-            digits = str(best[1])
-            return _shortest_digits(f"{digits}e{exp}")
+            return _shortest_digits(f"{best[1]}e{exp}")
     raise AssertionError(f"no shortest form for {a!r}")  # pragma: no cover
 
 

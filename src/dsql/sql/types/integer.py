@@ -18,17 +18,21 @@ INT2_MIN, INT2_MAX = -(1 << 15), (1 << 15) - 1
 INT4_MIN, INT4_MAX = -(1 << 31), (1 << 31) - 1
 INT8_MIN, INT8_MAX = -(1 << 63), (1 << 63) - 1
 
-# Leading and trailing C isspace(), an optional sign, ASCII digits only (PostgreSQL 15).
-_INT_RE = re.compile(r"[ \t\n\r\v\f]*([+-]?[0-9]+)[ \t\n\r\v\f]*\Z")
+# Leading C isspace(), an optional sign, ASCII digits only (PostgreSQL 15); then only spaces.
+_INT_RE = re.compile(r"[ \t\n\r\v\f]*([+-]?[0-9]+)")
+_TRAILING = " \t\n\r\v\f"
 
 
 def _int_in(text: str, lo: int, hi: int, type_name: str) -> int:
+    """pg_strtoint: the digits are read (and range-checked) before trailing junk is seen."""
     m = _INT_RE.match(text)
     if m is None:
         raise InvalidTextRepresentation(f'invalid input syntax for type {type_name}: "{text}"')
     value = int(m.group(1))
     if value < lo or value > hi:
         raise NumericValueOutOfRange(f'value "{text}" is out of range for type {type_name}')
+    if m.end() != len(text) and text[m.end():].strip(_TRAILING):
+        raise InvalidTextRepresentation(f'invalid input syntax for type {type_name}: "{text}"')
     return value
 
 

@@ -19,6 +19,7 @@ then size, then contents) and never confuses true with 1, as Python's == would.
 from __future__ import annotations
 
 import json as _json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -381,7 +382,11 @@ def jsonb_object_field(v: Any, key: str) -> Any:
 
 
 def jsonb_array_element(v: Any, index: int) -> Any:
-    """v -> n; negative n counts from the end."""
+    """v -> n; negative n counts from the end; a scalar acts as a one-element array."""
+    if isinstance(v, dict):
+        return None
+    if not isinstance(v, list):
+        return v if index in (0, -1) else None
     if isinstance(v, list):
         n = len(v)
         if index < 0:
@@ -408,11 +413,15 @@ def jsonb_array_element_text(v: Any, index: int) -> str | None:
     return as_text(jsonb_array_element(v, index))
 
 
+_PATH_INDEX = re.compile(r"[ \t\n\r\v\f]*[+-]?[0-9]+\Z")
+
+
 def _path_index(step: str) -> int | None:
-    s = step.strip()
-    if not s or not (s.lstrip("-").isdigit() and s.count("-") <= 1 and s[0] in "-0123456789"):
+    """A path step as an array index, as strtol reads it (None if it is not one)."""
+    if _PATH_INDEX.match(step) is None:
         return None
-    return int(s)
+    n = int(step)
+    return n if -(1 << 31) <= n < (1 << 31) else None
 
 
 def jsonb_extract_path(v: Any, path: list[str | None]) -> Any:

@@ -12,10 +12,13 @@ two possible UTC instants wins in both cases (see `utc_offset_for_local`).
 
 from __future__ import annotations
 
+import bisect
 import re
+import struct
 import zoneinfo
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from pathlib import Path
 
 UTC = timezone.utc
 
@@ -218,7 +221,7 @@ ABBREVIATIONS: dict[str, tuple[int, bool] | str] = {
     "yapt": (36000, False),
 }
 
-_POSIX_RE = re.compile(r"(?:[A-Za-z]{3,}|<[+\-A-Za-z0-9]+>)([+-]?)(\d{1,2})"
+_POSIX_RE = re.compile(r"(?:[A-Za-z]+|<[+\-A-Za-z0-9]+>)([+-]?)(\d{1,2})"
                        r"(?::(\d{2}))?(?::(\d{2}))?")
 _zone_names_lower: dict[str, str] | None = None
 
@@ -290,3 +293,67 @@ def offset_at_utc(utc: datetime, zone: tzinfo) -> int:
 def abbreviation(name: str) -> tuple[int, bool] | str | None:
     """A lower-case abbreviation's meaning: (seconds east, is_dst), a zone name, or None."""
     return ABBREVIATIONS.get(name)
+
+
+# -- what an abbreviation meant in a zone's history (for abbreviations such as MSK) -------------
+
+@lru_cache(maxsize=64)
+def _transitions(zone_name: str) -> tuple[list[int], list[tuple[int, bool, str]]] | None:
+    """(transition times, [(utc offset, is_dst, abbreviation) in force from each]) read from
+    the zone's TZif file; the first entry covers the time before the first transition."""
+    for base in zoneinfo.TZPATH:
+        path = Path(base) / zone_name
+        if path.is_file():
+            break
+    else:
+        return None
+    data = path.read_bytes()
+    if data[:4] != b"TZif":
+        return None
+
+    def header(off: int) -> tuple[int, int, int, int, int, int]:
+        return struct.unpack(">6l", data[off + 20:off + 44])  # type: ignore[return-value]
+    isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt = header(0)
+    off = 44
+    tsize = 4
+    if data[4:5] >= b"2":  # skip the 32-bit block, read the 64-bit one
+        off += timecnt * 5 + typecnt * 6 + charcnt + leapcnt * 8 + isstdcnt + isutcnt
+        isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt = header(off)
+        off += 44
+        tsize = 8
+    fmt = f">{timecnt}{'q' if tsize == 8 else 'l'}"
+    times = list(struct.unpack(fmt, data[off:off + timecnt * tsize]))
+    off += timecnt * tsize
+    idx = list(data[off:off + timecnt])
+    off += timecnt
+    types = []
+    for i in range(typecnt):
+        utoff, isdst, abbrind = struct.unpack(">lBB", data[off + 6 * i:off + 6 * i + 6])
+        types.append((utoff, bool(isdst), abbrind))
+    off += 6 * typecnt
+    chars = data[off:off + charcnt]
+
+    def name(abbrind: int) -> str:
+        end = chars.index(b"\0", abbrind)
+        return chars[abbrind:end].decode()
+    infos = [(u, d, name(a)) for u, d, a in types]
+    first = next((t for t in infos if not t[1]), infos[0])
+    return times, [first] + [infos[i] for i in idx]
+
+
+def abbreviation_offset(zone_name: str, abbrev: str, utc_seconds: int) -> int | None:
+    """Seconds east of UTC that `abbrev` meant in the zone: its latest use at or before the
+    instant, else its earliest use after it (pg_interpret_timezone_abbrev); None if unused."""
+    tr = _transitions(zone_name)
+    if tr is None:
+        return None
+    times, infos = tr
+    want = abbrev.upper()
+    pos = bisect.bisect_right(times, utc_seconds)  # infos[pos] is in force at the instant
+    for i in range(pos, -1, -1):
+        if infos[i][2] == want:
+            return infos[i][0]
+    for i in range(pos + 1, len(infos)):
+        if infos[i][2] == want:
+            return infos[i][0]
+    return None
