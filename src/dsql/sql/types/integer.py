@@ -24,15 +24,18 @@ _TRAILING = " \t\n\r\v\f"
 
 
 def _int_in(text: str, lo: int, hi: int, type_name: str) -> int:
-    """pg_strtoint: the digits are read (and range-checked) before trailing junk is seen."""
+    """pg_strtoint: digits accumulate as a negative number, so a magnitude beyond -lo is out
+    of range even before trailing junk is seen; hi + 1 fails only after the junk check."""
     m = _INT_RE.match(text)
     if m is None:
         raise InvalidTextRepresentation(f'invalid input syntax for type {type_name}: "{text}"')
     value = int(m.group(1))
-    if value < lo or value > hi:
+    if value < lo or value > -lo:
         raise NumericValueOutOfRange(f'value "{text}" is out of range for type {type_name}')
     if m.end() != len(text) and text[m.end():].strip(_TRAILING):
         raise InvalidTextRepresentation(f'invalid input syntax for type {type_name}: "{text}"')
+    if value > hi:
+        raise NumericValueOutOfRange(f'value "{text}" is out of range for type {type_name}')
     return value
 
 
