@@ -271,7 +271,7 @@ def _match_text(t: str, p: str, esc: str | None) -> int:
     if matching gets that far (so 'ab' LIKE 'x\\' is false, not an error)."""
     tl, pl = len(t), len(p)
     ti = pi = 0
-    if pl == 1 and p[0] == "%":
+    if pl == 1 and p[0] == "%" and esc != "%":
         return _LIKE_TRUE
     while ti < tl and pi < pl:
         c = p[pi]
