@@ -309,3 +309,17 @@ def test_interval_arithmetic_examples() -> None:
     assert dt.date_pli(date(2024, 1, 31), 1) == date(2024, 2, 1)
     assert dt.timestamp_pl_interval(datetime(2024, 1, 31), Interval(1, 0, 0)) == \
         datetime(2024, 2, 29)
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("america/new_york", "America/New_York"), ("5", "<+05>-05"), ("-3.5", "<-03:30>+03:30"),
+    ("UTC+3", "UTC+3"), ("utc", "UTC"), ("PST8PDT", "PST8PDT")])
+def test_timezone_setting_names_like_show(value: str, shown: str) -> None:
+    from dsql.sql.types.timezones import timezone_setting
+    assert timezone_setting(value)[1] == shown
+
+
+def test_timezone_setting_rejects_unknown_zones() -> None:
+    from dsql.sql.types.timezones import timezone_setting
+    with pytest.raises(errors.InvalidParameterValue, match='parameter "TimeZone": "Mars/Base"'):
+        timezone_setting("Mars/Base")

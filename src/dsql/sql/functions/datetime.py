@@ -14,7 +14,7 @@ from typing import Any
 
 from dsql.errors import DatetimeFieldOverflow, FeatureNotSupported, InvalidParameterValue
 from dsql.sql.types import datetime as dt
-from dsql.sql.types import datetime_parse as dp
+from dsql.sql.types import datetime_fields as df
 from dsql.sql.types import numeric, timezones
 from dsql.sql.types.context import ValueContext
 from dsql.sql.types.interval import USECS_PER_DAY, make_interval_checked
@@ -28,11 +28,11 @@ TIMESTAMPTZ_NAME = "timestamp with time zone"
 
 def now(ctx: ValueContext) -> datetime:
     """now() / current_timestamp / transaction_timestamp(): the transaction's start."""
-    return dp.current_utc(ctx)
+    return df.current_utc(ctx)
 
 
 def statement_timestamp(ctx: ValueContext) -> datetime:
-    return ctx.statement_timestamp or dp.current_utc(ctx)
+    return ctx.statement_timestamp or df.current_utc(ctx)
 
 
 def clock_timestamp(ctx: ValueContext) -> datetime:
@@ -40,15 +40,15 @@ def clock_timestamp(ctx: ValueContext) -> datetime:
 
 
 def current_date(ctx: ValueContext) -> date:
-    return dt.to_local(dp.current_utc(ctx), ctx)[0].date()
+    return dt.to_local(df.current_utc(ctx), ctx)[0].date()
 
 
 def localtimestamp(ctx: ValueContext) -> datetime:
-    return dt.to_local(dp.current_utc(ctx), ctx)[0]
+    return dt.to_local(df.current_utc(ctx), ctx)[0]
 
 
 def localtime(ctx: ValueContext) -> time:
-    return dt.to_local(dp.current_utc(ctx), ctx)[0].time()
+    return dt.to_local(df.current_utc(ctx), ctx)[0].time()
 
 
 # -- units -------------------------------------------------------------------------------------
@@ -56,9 +56,9 @@ def localtime(ctx: ValueContext) -> time:
 def _units(name: str) -> tuple[str, int, int]:
     """(lower-cased name, token type, value): interval units first, then date keywords."""
     low = name.lower()[:63]
-    typ, val = dp.decode_units(low)
-    if typ == dp.UNKNOWN_FIELD:
-        typ, val = dp.decode_special(low)
+    typ, val = df.decode_units(low)
+    if typ == df.UNKNOWN_FIELD:
+        typ, val = df.decode_special(low)
     return low, typ, val
 
 
@@ -75,32 +75,32 @@ def _not_supported(low: str, type_name: str) -> FeatureNotSupported:
 def _trunc_fields(val: int, d: datetime, low: str, type_name: str) -> tuple[datetime, bool]:
     """Truncates naive `d` to unit `val`; returns it and whether days or more were cut."""
     y, m = d.year, d.month
-    if val == dp.DTK_WEEK:
+    if val == df.DTK_WEEK:
         monday = d.date() - timedelta(days=d.weekday())
         return datetime(monday.year, monday.month, monday.day), True
-    if val == dp.DTK_MILLENNIUM:
+    if val == df.DTK_MILLENNIUM:
         return datetime(((y + 999) // 1000) * 1000 - 999, 1, 1), True
-    if val == dp.DTK_CENTURY:
+    if val == df.DTK_CENTURY:
         return datetime(((y + 99) // 100) * 100 - 99, 1, 1), True
-    if val == dp.DTK_DECADE:
+    if val == df.DTK_DECADE:
         return datetime(max((y // 10) * 10, 1), 1, 1), True
-    if val == dp.DTK_YEAR:
+    if val == df.DTK_YEAR:
         return datetime(y, 1, 1), True
-    if val == dp.DTK_QUARTER:
+    if val == df.DTK_QUARTER:
         return datetime(y, 3 * ((m - 1) // 3) + 1, 1), True
-    if val == dp.DTK_MONTH:
+    if val == df.DTK_MONTH:
         return datetime(y, m, 1), True
-    if val == dp.DTK_DAY:
+    if val == df.DTK_DAY:
         return datetime(y, m, d.day), True
-    if val == dp.DTK_HOUR:
+    if val == df.DTK_HOUR:
         return d.replace(minute=0, second=0, microsecond=0), False
-    if val == dp.DTK_MINUTE:
+    if val == df.DTK_MINUTE:
         return d.replace(second=0, microsecond=0), False
-    if val == dp.DTK_SECOND:
+    if val == df.DTK_SECOND:
         return d.replace(microsecond=0), False
-    if val == dp.DTK_MILLISEC:
+    if val == df.DTK_MILLISEC:
         return d.replace(microsecond=(d.microsecond // 1000) * 1000), False
-    if val == dp.DTK_MICROSEC:
+    if val == df.DTK_MICROSEC:
         return d, False
     raise _not_supported(low, type_name)
 
@@ -108,7 +108,7 @@ def _trunc_fields(val: int, d: datetime, low: str, type_name: str) -> tuple[date
 def date_trunc(unit: str, ts: Any) -> Any:
     """date_trunc(text, timestamp)."""
     low, typ, val = _units(unit)
-    if typ != dp.UNITS:
+    if typ != df.UNITS:
         raise _not_recognized(low, TIMESTAMP_NAME)
     if not dt.is_finite(ts):
         return ts
@@ -118,7 +118,7 @@ def date_trunc(unit: str, ts: Any) -> Any:
 def date_trunc_tz(unit: str, ts: Any, ctx: ValueContext, zone: Any = None) -> Any:
     """date_trunc(text, timestamptz [, zone]): truncates in the session (or given) zone."""
     low, typ, val = _units(unit)
-    if typ != dp.UNITS:
+    if typ != df.UNITS:
         raise _not_recognized(low, TIMESTAMPTZ_NAME)
     if not dt.is_finite(ts):
         return ts
@@ -136,27 +136,27 @@ def date_trunc_tz(unit: str, ts: Any, ctx: ValueContext, zone: Any = None) -> An
 def date_trunc_interval(unit: str, iv: Interval) -> Interval:
     """date_trunc(text, interval)."""
     low, typ, val = _units(unit)
-    if typ != dp.UNITS:
+    if typ != df.UNITS:
         raise _not_recognized(low, "interval")
     years = _cdiv(iv.months, 12)
     months = _cmod(iv.months, 12)
     t = iv.microseconds
-    if val == dp.DTK_MILLENNIUM:
+    if val == df.DTK_MILLENNIUM:
         return Interval(_cdiv(years, 1000) * 1000 * 12, 0, 0)
-    if val == dp.DTK_CENTURY:
+    if val == df.DTK_CENTURY:
         return Interval(_cdiv(years, 100) * 100 * 12, 0, 0)
-    if val == dp.DTK_DECADE:
+    if val == df.DTK_DECADE:
         return Interval(_cdiv(years, 10) * 10 * 12, 0, 0)
-    if val == dp.DTK_YEAR:
+    if val == df.DTK_YEAR:
         return Interval(years * 12, 0, 0)
-    if val == dp.DTK_QUARTER:
+    if val == df.DTK_QUARTER:
         return Interval(years * 12 + 3 * _cdiv(months, 3), 0, 0)
-    if val == dp.DTK_MONTH:
+    if val == df.DTK_MONTH:
         return Interval(iv.months, 0, 0)
-    if val == dp.DTK_DAY:
+    if val == df.DTK_DAY:
         return Interval(iv.months, iv.days, 0)
-    scale = {dp.DTK_HOUR: 3_600_000_000, dp.DTK_MINUTE: 60_000_000, dp.DTK_SECOND: 1_000_000,
-             dp.DTK_MILLISEC: 1000, dp.DTK_MICROSEC: 1}.get(val)
+    scale = {df.DTK_HOUR: 3_600_000_000, df.DTK_MINUTE: 60_000_000, df.DTK_SECOND: 1_000_000,
+             df.DTK_MILLISEC: 1000, df.DTK_MICROSEC: 1}.get(val)
     if scale is None:
         raise _not_supported(low, "interval")
     return Interval(iv.months, iv.days, _cdiv(t, scale) * scale)
@@ -180,60 +180,60 @@ def _scaled(n: int, scale: int) -> Decimal:
 
 
 def _infinite_part(val: int, typ: int, sign: int, low: str, type_name: str) -> Any:
-    if typ == dp.UNITS and val in (dp.DTK_YEAR, dp.DTK_DECADE, dp.DTK_CENTURY,
-                                   dp.DTK_MILLENNIUM, dp.DTK_JULIAN, dp.DTK_ISOYEAR):
+    if typ == df.UNITS and val in (df.DTK_YEAR, df.DTK_DECADE, df.DTK_CENTURY,
+                                   df.DTK_MILLENNIUM, df.DTK_JULIAN, df.DTK_ISOYEAR):
         return numeric.PINF if sign > 0 else numeric.NINF
-    if typ == dp.RESERV and val == dp.DTK_EPOCH:
+    if typ == df.RESERV and val == df.DTK_EPOCH:
         return numeric.PINF if sign > 0 else numeric.NINF
-    if typ == dp.UNITS and val in (dp.DTK_MICROSEC, dp.DTK_MILLISEC, dp.DTK_SECOND,
-                                   dp.DTK_MINUTE, dp.DTK_HOUR, dp.DTK_DAY, dp.DTK_MONTH,
-                                   dp.DTK_QUARTER, dp.DTK_WEEK, dp.DTK_DOW, dp.DTK_ISODOW,
-                                   dp.DTK_DOY, dp.DTK_TZ, dp.DTK_TZ_MINUTE, dp.DTK_TZ_HOUR):
+    if typ == df.UNITS and val in (df.DTK_MICROSEC, df.DTK_MILLISEC, df.DTK_SECOND,
+                                   df.DTK_MINUTE, df.DTK_HOUR, df.DTK_DAY, df.DTK_MONTH,
+                                   df.DTK_QUARTER, df.DTK_WEEK, df.DTK_DOW, df.DTK_ISODOW,
+                                   df.DTK_DOY, df.DTK_TZ, df.DTK_TZ_MINUTE, df.DTK_TZ_HOUR):
         return None
-    if typ in (dp.UNITS, dp.RESERV):
+    if typ in (df.UNITS, df.RESERV):
         raise _not_supported(low, type_name)
     raise _not_recognized(low, type_name)
 
 
 def _year_part(val: int, y: int) -> int:
-    if val == dp.DTK_YEAR:
+    if val == df.DTK_YEAR:
         return y
-    if val == dp.DTK_DECADE:
+    if val == df.DTK_DECADE:
         return y // 10
-    if val == dp.DTK_CENTURY:
+    if val == df.DTK_CENTURY:
         return (y + 99) // 100
     return (y + 999) // 1000  # millennium
 
 
 def _timestamp_part(val: int, d: datetime, fsec_total: int) -> Decimal | None:
     """The numeric fields shared by timestamp and timestamptz (None: not such a field)."""
-    if val == dp.DTK_MICROSEC:
+    if val == df.DTK_MICROSEC:
         return Decimal(fsec_total)
-    if val == dp.DTK_MILLISEC:
+    if val == df.DTK_MILLISEC:
         return _scaled(fsec_total, 3)
-    if val == dp.DTK_SECOND:
+    if val == df.DTK_SECOND:
         return _scaled(fsec_total, 6)
-    simple = {dp.DTK_MINUTE: d.minute, dp.DTK_HOUR: d.hour, dp.DTK_DAY: d.day,
-              dp.DTK_MONTH: d.month}
+    simple = {df.DTK_MINUTE: d.minute, df.DTK_HOUR: d.hour, df.DTK_DAY: d.day,
+              df.DTK_MONTH: d.month}
     if val in simple:
         return Decimal(simple[val])
-    if val == dp.DTK_QUARTER:
+    if val == df.DTK_QUARTER:
         return Decimal((d.month - 1) // 3 + 1)
-    if val == dp.DTK_WEEK:
+    if val == df.DTK_WEEK:
         return Decimal(d.isocalendar()[1])
-    if val in (dp.DTK_YEAR, dp.DTK_DECADE, dp.DTK_CENTURY, dp.DTK_MILLENNIUM):
+    if val in (df.DTK_YEAR, df.DTK_DECADE, df.DTK_CENTURY, df.DTK_MILLENNIUM):
         return Decimal(_year_part(val, d.year))
-    if val == dp.DTK_JULIAN:
+    if val == df.DTK_JULIAN:
         day_usec = ((d.hour * 60 + d.minute) * 60 + d.second) * 1_000_000 + d.microsecond
         return numeric.numeric_add(
             Decimal(dt.date_to_julian(d.date())),
             numeric.numeric_div(Decimal(day_usec), Decimal(USECS_PER_DAY)))
-    if val == dp.DTK_ISOYEAR:
+    if val == df.DTK_ISOYEAR:
         return Decimal(d.isocalendar()[0])
-    if val in (dp.DTK_DOW, dp.DTK_ISODOW):
+    if val in (df.DTK_DOW, df.DTK_ISODOW):
         dow = (d.weekday() + 1) % 7
-        return Decimal(7 if val == dp.DTK_ISODOW and dow == 0 else dow)
-    if val == dp.DTK_DOY:
+        return Decimal(7 if val == df.DTK_ISODOW and dow == 0 else dow)
+    if val == df.DTK_DOY:
         return Decimal(d.timetuple().tm_yday)
     return None
 
@@ -243,13 +243,13 @@ def extract_timestamp(unit: str, ts: Any) -> Decimal | None:
     low, typ, val = _units(unit)
     if not dt.is_finite(ts):
         return _infinite_part(val, typ, ts.sign, low, TIMESTAMP_NAME)
-    if typ == dp.UNITS:
+    if typ == df.UNITS:
         r = _timestamp_part(val, ts, ts.second * 1_000_000 + ts.microsecond)
         if r is None:
             raise _not_supported(low, TIMESTAMP_NAME)
         return r
-    if typ == dp.RESERV:
-        if val == dp.DTK_EPOCH:
+    if typ == df.RESERV:
+        if val == df.DTK_EPOCH:
             return _scaled(dt.epoch_usec(ts), 6)
         raise _not_supported(low, TIMESTAMP_NAME)
     raise _not_recognized(low, TIMESTAMP_NAME)
@@ -260,19 +260,19 @@ def extract_timestamptz(unit: str, ts: Any, ctx: ValueContext) -> Decimal | None
     if not dt.is_finite(ts):
         return _infinite_part(val, typ, ts.sign, low, TIMESTAMPTZ_NAME)
     local, east = dt.to_local(ts, ctx)
-    if typ == dp.UNITS:
-        if val == dp.DTK_TZ:
+    if typ == df.UNITS:
+        if val == df.DTK_TZ:
             return Decimal(east)
-        if val == dp.DTK_TZ_HOUR:
+        if val == df.DTK_TZ_HOUR:
             return Decimal(_cdiv(east, 3600))
-        if val == dp.DTK_TZ_MINUTE:
+        if val == df.DTK_TZ_MINUTE:
             return Decimal(_cmod(_cdiv(east, 60), 60))
         r = _timestamp_part(val, local, local.second * 1_000_000 + local.microsecond)
         if r is None:
             raise _not_supported(low, TIMESTAMPTZ_NAME)
         return r
-    if typ == dp.RESERV:
-        if val == dp.DTK_EPOCH:
+    if typ == df.RESERV:
+        if val == df.DTK_EPOCH:
             return _scaled(dt.epoch_usec(ts), 6)
         raise _not_supported(low, TIMESTAMPTZ_NAME)
     raise _not_recognized(low, TIMESTAMPTZ_NAME)
@@ -282,18 +282,18 @@ def extract_date(unit: str, d: Any) -> Decimal | None:
     low, typ, val = _units(unit)
     if not dt.is_finite(d):
         return _infinite_part(val, typ, d.sign, low, "date")
-    if typ == dp.UNITS:
-        if val in (dp.DTK_MICROSEC, dp.DTK_MILLISEC, dp.DTK_SECOND, dp.DTK_MINUTE, dp.DTK_HOUR,
-                   dp.DTK_TZ, dp.DTK_TZ_HOUR, dp.DTK_TZ_MINUTE):
+    if typ == df.UNITS:
+        if val in (df.DTK_MICROSEC, df.DTK_MILLISEC, df.DTK_SECOND, df.DTK_MINUTE, df.DTK_HOUR,
+                   df.DTK_TZ, df.DTK_TZ_HOUR, df.DTK_TZ_MINUTE):
             raise _not_supported(low, "date")
-        if val == dp.DTK_JULIAN:
+        if val == df.DTK_JULIAN:
             return Decimal(dt.date_to_julian(d))
         r = _timestamp_part(val, datetime(d.year, d.month, d.day), 0)
         if r is None:
             raise _not_supported(low, "date")
         return r
-    if typ == dp.RESERV:
-        if val == dp.DTK_EPOCH:
+    if typ == df.RESERV:
+        if val == df.DTK_EPOCH:
             return Decimal((d - dt.EPOCH_DATE).days * 86400)
         raise _not_supported(low, "date")
     raise _not_recognized(low, "date")
@@ -302,21 +302,21 @@ def extract_date(unit: str, d: Any) -> Decimal | None:
 def extract_time(unit: str, t: time) -> Decimal:
     low, typ, val = _units(unit)
     usec_in_min = t.second * 1_000_000 + t.microsecond
-    if typ == dp.UNITS:
-        if val == dp.DTK_MICROSEC:
+    if typ == df.UNITS:
+        if val == df.DTK_MICROSEC:
             return Decimal(usec_in_min)
-        if val == dp.DTK_MILLISEC:
+        if val == df.DTK_MILLISEC:
             return _scaled(usec_in_min, 3)
-        if val == dp.DTK_SECOND:
+        if val == df.DTK_SECOND:
             return _scaled(usec_in_min, 6)
-        if val == dp.DTK_MINUTE:
+        if val == df.DTK_MINUTE:
             return Decimal(t.minute)
-        if val == dp.DTK_HOUR:
+        if val == df.DTK_HOUR:
             return Decimal(t.hour)
         raise _not_supported(low, "time without time zone")
-    if typ == dp.RESERV and val == dp.DTK_EPOCH:
+    if typ == df.RESERV and val == df.DTK_EPOCH:
         return _scaled(dt.time_to_usec(t), 6)
-    if typ == dp.RESERV:
+    if typ == df.RESERV:
         raise _not_supported(low, "time without time zone")
     raise _not_recognized(low, "time without time zone")
 
@@ -329,24 +329,24 @@ def extract_interval(unit: str, iv: Interval) -> Decimal:
     t -= hour * 3_600_000_000
     minute = _cdiv(t, 60_000_000)
     t -= minute * 60_000_000
-    if typ == dp.UNITS:
-        if val == dp.DTK_MICROSEC:
+    if typ == df.UNITS:
+        if val == df.DTK_MICROSEC:
             return Decimal(t)
-        if val == dp.DTK_MILLISEC:
+        if val == df.DTK_MILLISEC:
             return _scaled(t, 3)
-        if val == dp.DTK_SECOND:
+        if val == df.DTK_SECOND:
             return _scaled(t, 6)
-        simple = {dp.DTK_MINUTE: minute, dp.DTK_HOUR: hour, dp.DTK_DAY: iv.days,
-                  dp.DTK_MONTH: mon, dp.DTK_QUARTER: _cdiv(mon, 3) + 1, dp.DTK_YEAR: year,
-                  dp.DTK_DECADE: _cdiv(year, 10), dp.DTK_CENTURY: _cdiv(year, 100),
-                  dp.DTK_MILLENNIUM: _cdiv(year, 1000)}
+        simple = {df.DTK_MINUTE: minute, df.DTK_HOUR: hour, df.DTK_DAY: iv.days,
+                  df.DTK_MONTH: mon, df.DTK_QUARTER: _cdiv(mon, 3) + 1, df.DTK_YEAR: year,
+                  df.DTK_DECADE: _cdiv(year, 10), df.DTK_CENTURY: _cdiv(year, 100),
+                  df.DTK_MILLENNIUM: _cdiv(year, 1000)}
         if val in simple:
             return Decimal(simple[val])
         raise _not_supported(low, "interval")
-    if typ == dp.RESERV and val == dp.DTK_EPOCH:
+    if typ == df.RESERV and val == df.DTK_EPOCH:
         secs = (1461 * year + 120 * mon + 4 * iv.days) * (86400 // 4)
         return _scaled(secs * 1_000_000 + iv.microseconds, 6)
-    if typ == dp.RESERV:
+    if typ == df.RESERV:
         raise _not_supported(low, "interval")
     raise _not_recognized(low, "interval")
 
@@ -354,14 +354,14 @@ def extract_interval(unit: str, iv: Interval) -> Decimal:
 def _float_part(val: int, typ: int, d: datetime, epoch_usec: int) -> float | None:
     """date_part()'s double precision arithmetic for the fields where it differs."""
     fsec = d.microsecond
-    if typ == dp.UNITS and val == dp.DTK_MILLISEC:
+    if typ == df.UNITS and val == df.DTK_MILLISEC:
         return d.second * 1000.0 + fsec / 1000.0
-    if typ == dp.UNITS and val == dp.DTK_SECOND:
+    if typ == df.UNITS and val == df.DTK_SECOND:
         return d.second + fsec / 1000000.0
-    if typ == dp.UNITS and val == dp.DTK_JULIAN:
+    if typ == df.UNITS and val == df.DTK_JULIAN:
         return dt.date_to_julian(d.date()) + (
             ((d.hour * 60 + d.minute) * 60) + d.second + fsec / 1000000.0) / 86400.0
-    if typ == dp.RESERV and val == dp.DTK_EPOCH:
+    if typ == df.RESERV and val == df.DTK_EPOCH:
         return epoch_usec / 1000000.0
     return None
 
@@ -391,13 +391,13 @@ def date_part_timestamptz(unit: str, ts: Any, ctx: ValueContext) -> float | None
 def date_part_interval(unit: str, iv: Interval) -> float:
     low, typ, val = _units(unit)
     t = _cmod(iv.microseconds, 60_000_000)
-    if typ == dp.UNITS and val == dp.DTK_SECOND:
+    if typ == df.UNITS and val == df.DTK_SECOND:
         return (t // 1_000_000 if t >= 0 else -(-t // 1_000_000)) + (
             _cmod(t, 1_000_000)) / 1000000.0
-    if typ == dp.UNITS and val == dp.DTK_MILLISEC:
+    if typ == df.UNITS and val == df.DTK_MILLISEC:
         sec = t // 1_000_000 if t >= 0 else -(-t // 1_000_000)
         return sec * 1000.0 + _cmod(t, 1_000_000) / 1000.0
-    if typ == dp.RESERV and val == dp.DTK_EPOCH:
+    if typ == df.RESERV and val == df.DTK_EPOCH:
         year, mon = _cdiv(iv.months, 12), _cmod(iv.months, 12)
         result = iv.microseconds / 1000000.0
         result += (365.25 * 86400) * year
@@ -434,7 +434,7 @@ def _age(a: datetime, b: datetime) -> Interval:
         mday -= 1
     ref = a if neg else b
     while mday < 0:
-        mday += dp.DAY_TAB[dp.isleap(ref.year)][ref.month - 1]
+        mday += df.DAY_TAB[df.isleap(ref.year)][ref.month - 1]
         mon -= 1
     while mon < 0:
         mon += 12

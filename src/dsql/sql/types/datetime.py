@@ -27,10 +27,11 @@ from dsql.errors import (
     InvalidParameterValue,
     InvalidTimeZoneDisplacementValue,
 )
+from dsql.sql.types import datetime_fields as df
 from dsql.sql.types import datetime_parse as dp
 from dsql.sql.types import timezones
 from dsql.sql.types.context import ValueContext
-from dsql.sql.types.datetime_parse import DateTimeError
+from dsql.sql.types.datetime_fields import DateTimeError
 from dsql.sql.types.interval import (
     USECS_PER_DAY,
     justify_hours,
@@ -99,20 +100,20 @@ def is_finite(v: object) -> bool:
 def parse_error(exc: DateTimeError, text: str, type_name: str) -> Exception:
     """The user-facing error for a decoding failure (DateTimeParseError)."""
     code = exc.code
-    if code in (dp.FIELD_OVERFLOW, dp.MD_FIELD_OVERFLOW):
+    if code in (df.FIELD_OVERFLOW, df.MD_FIELD_OVERFLOW):
         err = DatetimeFieldOverflow(f'date/time field value out of range: "{text}"')
-        if code == dp.MD_FIELD_OVERFLOW:
+        if code == df.MD_FIELD_OVERFLOW:
             err.hint = 'Perhaps you need a different "datestyle" setting.'
         return err
-    if code == dp.TZDISP_OVERFLOW:
+    if code == df.TZDISP_OVERFLOW:
         return InvalidTimeZoneDisplacementValue(
             f'time zone displacement out of range: "{text}"')
-    if code == dp.BAD_TIMEZONE:
+    if code == df.BAD_TIMEZONE:
         return InvalidParameterValue(f'time zone "{exc.zone}" not recognized')
     return InvalidDatetimeFormat(f'invalid input syntax for type {type_name}: "{text}"')
 
 
-def _tm_to_naive(tm: dp.TM) -> datetime:
+def _tm_to_naive(tm: df.TM) -> datetime:
     """REQUIRES: a validated date; hour may be 24 and seconds 60 (they carry)."""
     base = datetime(tm.year, tm.mon, tm.mday)
     if tm.hour or tm.minute or tm.sec or tm.fsec:
@@ -126,16 +127,16 @@ def _tm_to_naive(tm: dp.TM) -> datetime:
 def date_in(text: str, ctx: ValueContext) -> Any:
     """'2024-01-02', 'Jan 2 2024', '1/2/2024', 'today', 'infinity' -> date (or a sentinel)."""
     try:
-        d = dp.decode_datetime(dp.parse_fields(text, dp.MAXDATELEN + 1), ctx)
+        d = dp.decode_datetime(df.parse_fields(text, df.MAXDATELEN + 1), ctx)
     except DateTimeError as exc:
         raise parse_error(exc, text, "date") from None
     if d.time_only:
         raise InvalidDatetimeFormat(f'invalid input syntax for type date: "{text}"')
-    if d.dtype == dp.DTK_LATE:
+    if d.dtype == df.DTK_LATE:
         return INFINITY
-    if d.dtype == dp.DTK_EARLY:
+    if d.dtype == df.DTK_EARLY:
         return NEG_INFINITY
-    if d.dtype == dp.DTK_EPOCH:
+    if d.dtype == df.DTK_EPOCH:
         return EPOCH_DATE
     tm = d.tm
     if not 1 <= tm.year <= 9999:
@@ -184,7 +185,7 @@ def date_to_julian(d: date) -> int:
 def time_in(text: str, ctx: ValueContext) -> time:
     """'04:05:06.789', '4:05 PM', '040506', 'allballs', '2024-01-02 04:05' -> time."""
     try:
-        d = dp.decode_time_only(dp.parse_fields(text, dp.MAXDATELEN + 1), ctx)
+        d = dp.decode_time_only(df.parse_fields(text, df.MAXDATELEN + 1), ctx)
     except DateTimeError as exc:
         raise parse_error(exc, text, "time") from None
     tm = d.tm
@@ -237,7 +238,7 @@ def interval_to_time(iv: Interval) -> time:
 
 def _decode_timestamp(text: str, ctx: ValueContext, type_name: str) -> dp.Decoded:
     try:
-        d = dp.decode_datetime(dp.parse_fields(text), ctx)
+        d = dp.decode_datetime(df.parse_fields(text), ctx)
     except DateTimeError as exc:
         raise parse_error(exc, text, type_name) from None
     if d.time_only:
@@ -252,11 +253,11 @@ def _ts_range_error(text: str) -> DatetimeFieldOverflow:
 def timestamp_in(text: str, ctx: ValueContext) -> Any:
     """'2024-01-02 03:04:05.6', '2024-01-02T03:04:05+02' (zone ignored), 'epoch', 'infinity'."""
     d = _decode_timestamp(text, ctx, "timestamp")
-    if d.dtype == dp.DTK_LATE:
+    if d.dtype == df.DTK_LATE:
         return INFINITY
-    if d.dtype == dp.DTK_EARLY:
+    if d.dtype == df.DTK_EARLY:
         return NEG_INFINITY
-    if d.dtype == dp.DTK_EPOCH:
+    if d.dtype == df.DTK_EPOCH:
         return EPOCH
     tm = d.tm
     if not 1 <= tm.year <= 9999:
@@ -270,11 +271,11 @@ def timestamp_in(text: str, ctx: ValueContext) -> Any:
 def timestamptz_in(text: str, ctx: ValueContext) -> Any:
     """Like timestamp_in; a zone in the text (or the session's) converts the value to UTC."""
     d = _decode_timestamp(text, ctx, "timestamp with time zone")
-    if d.dtype == dp.DTK_LATE:
+    if d.dtype == df.DTK_LATE:
         return INFINITY
-    if d.dtype == dp.DTK_EARLY:
+    if d.dtype == df.DTK_EARLY:
         return NEG_INFINITY
-    if d.dtype == dp.DTK_EPOCH:
+    if d.dtype == df.DTK_EPOCH:
         return EPOCH_UTC
     tm = d.tm
     if not 1 <= tm.year <= 9999:
@@ -408,7 +409,7 @@ def add_months(y: int, m: int, d: int, months: int) -> tuple[int, int, int]:
     total = y * 12 + (m - 1) + months
     y, m = divmod(total, 12)
     m += 1
-    limit = dp.DAY_TAB[dp.isleap(y)][m - 1]
+    limit = df.DAY_TAB[df.isleap(y)][m - 1]
     return y, m, min(d, limit)
 
 

@@ -23,8 +23,8 @@ from dsql.errors import (
     IntervalFieldOverflow,
     InvalidDatetimeFormat,
 )
-from dsql.sql.types import datetime_parse as dp
-from dsql.sql.types.datetime_parse import DateTimeError
+from dsql.sql.types import datetime_fields as df
+from dsql.sql.types.datetime_fields import DateTimeError
 from dsql.storage.interval import Interval
 
 USECS_PER_SEC = 1_000_000
@@ -63,7 +63,7 @@ class _ItmIn:
     def add_usec(self, v: int) -> None:
         self.usec += v
         if not INT64_MIN <= self.usec <= INT64_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
 
     def fract_usec(self, frac: float, scale: int) -> None:
         if frac == 0:
@@ -84,14 +84,14 @@ class _ItmIn:
         extra = int(frac)
         self.mday += extra
         if not INT32_MIN <= self.mday <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
         self.fract_usec(frac - extra, USECS_PER_DAY)
 
     def fract_years(self, frac: float, scale: int) -> None:
         extra = int(round(frac * scale * 12))
         self.mon += extra
         if not INT32_MIN <= self.mon <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
 
     def micro(self, val: int, fval: float, scale: int) -> None:
         self.add_usec(val * scale)
@@ -99,34 +99,34 @@ class _ItmIn:
 
     def days(self, val: int, scale: int) -> None:
         if not INT32_MIN <= val <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
         d = val * scale
         if not INT32_MIN <= d <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
         self.mday += d
         if not INT32_MIN <= self.mday <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
 
     def months(self, val: int) -> None:
         if not INT32_MIN <= val <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
         self.mon += val
         if not INT32_MIN <= self.mon <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
 
     def years(self, val: int, scale: int) -> None:
         if not INT32_MIN <= val <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
         y = val * scale
         if not INT32_MIN <= y <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
         self.year += y
         if not INT32_MIN <= self.year <= INT32_MAX:
-            raise DateTimeError(dp.FIELD_OVERFLOW)
+            raise DateTimeError(df.FIELD_OVERFLOW)
 
 
 def _time_for_interval(s: str, itm: _ItmIn) -> None:
-    hour, minute, sec, fsec = dp.decode_time_common(s)
+    hour, minute, sec, fsec = df.decode_time_common(s)
     itm.usec = fsec
     itm.add_usec(hour * USECS_PER_HOUR)
     itm.add_usec(minute * USECS_PER_MINUTE)
@@ -139,19 +139,19 @@ def decode_interval(fields: list[tuple[str, int]]) -> _ItmIn:
     is_before = False
     parsing_unit_val = False
     fmask = 0
-    typ = dp.IGNORE_DTF
+    typ = df.IGNORE_DTF
     nf = len(fields)
     for i in range(nf - 1, -1, -1):
         field, ftype = fields[i]
         tmask = 0
-        if ftype == dp.F_TIME:
+        if ftype == df.F_TIME:
             _time_for_interval(field, itm)
-            tmask = dp.TIME_M
-            typ = dp.DTK_DAY
+            tmask = df.TIME_M
+            typ = df.DTK_DAY
             parsing_unit_val = False
-        elif ftype in (dp.F_TZ, dp.F_DATE, dp.F_NUMBER):
+        elif ftype in (df.F_TZ, df.F_DATE, df.F_NUMBER):
             handled = False
-            if ftype == dp.F_TZ and ":" in field[1:]:
+            if ftype == df.F_TZ and ":" in field[1:]:
                 try:
                     _time_for_interval(field[1:], itm)
                     handled = True
@@ -160,112 +160,112 @@ def decode_interval(fields: list[tuple[str, int]]) -> _ItmIn:
                 if handled:
                     if field[0] == "-":
                         itm.usec = -itm.usec
-                    tmask = dp.TIME_M
-                    typ = dp.DTK_DAY
+                    tmask = df.TIME_M
+                    typ = df.DTK_DAY
                     parsing_unit_val = False
             if not handled:
-                if typ == dp.IGNORE_DTF:
-                    typ = dp.DTK_SECOND
-                val, cp, ovf = dp.strtol(field, 0, 64)
+                if typ == df.IGNORE_DTF:
+                    typ = df.DTK_SECOND
+                val, cp, ovf = df.strtol(field, 0, 64)
                 if ovf:
-                    raise DateTimeError(dp.FIELD_OVERFLOW)
+                    raise DateTimeError(df.FIELD_OVERFLOW)
                 fval = 0.0
                 if cp < len(field) and field[cp] == "-":
-                    val2, cp2, ovf2 = dp.strtol(field, cp + 1)
+                    val2, cp2, ovf2 = df.strtol(field, cp + 1)
                     if ovf2 or val2 < 0 or val2 >= 12:
-                        raise DateTimeError(dp.FIELD_OVERFLOW)
+                        raise DateTimeError(df.FIELD_OVERFLOW)
                     if cp2 != len(field):
-                        raise DateTimeError(dp.BAD_FORMAT)
-                    typ = dp.DTK_MONTH
+                        raise DateTimeError(df.BAD_FORMAT)
+                    typ = df.DTK_MONTH
                     if field[0] == "-":
                         val2 = -val2
                     val = val * 12 + val2
                     if not INT64_MIN <= val <= INT64_MAX:
-                        raise DateTimeError(dp.FIELD_OVERFLOW)
+                        raise DateTimeError(df.FIELD_OVERFLOW)
                 elif cp < len(field) and field[cp] == ".":
-                    fval = dp.parse_fraction(field[cp:])
+                    fval = df.parse_fraction(field[cp:])
                     if field[0] == "-":
                         fval = -fval
                 elif cp != len(field):
-                    raise DateTimeError(dp.BAD_FORMAT)
+                    raise DateTimeError(df.BAD_FORMAT)
                 tmask = _apply_unit(itm, typ, val, fval)
-                if typ == dp.DTK_HOUR:
-                    typ = dp.DTK_DAY
+                if typ == df.DTK_HOUR:
+                    typ = df.DTK_DAY
                 parsing_unit_val = False
-        elif ftype in (dp.F_STRING, dp.F_SPECIAL):
+        elif ftype in (df.F_STRING, df.F_SPECIAL):
             if parsing_unit_val:
-                raise DateTimeError(dp.BAD_FORMAT)
-            utyp, uval = dp.decode_units(field)
-            if utyp == dp.UNKNOWN_FIELD:
-                utyp, uval = dp.decode_special(field)
-            if utyp == dp.IGNORE_DTF:
+                raise DateTimeError(df.BAD_FORMAT)
+            utyp, uval = df.decode_units(field)
+            if utyp == df.UNKNOWN_FIELD:
+                utyp, uval = df.decode_special(field)
+            if utyp == df.IGNORE_DTF:
                 continue
-            if utyp == dp.UNITS:
+            if utyp == df.UNITS:
                 typ = uval
                 parsing_unit_val = True
-            elif utyp == dp.AGO:  # PostgreSQL 15 accepts "ago" anywhere
+            elif utyp == df.AGO:  # PostgreSQL 15 accepts "ago" anywhere
                 is_before = True
                 typ = uval
             else:  # 'infinity' and other reserved words are not intervals in PostgreSQL 15
-                raise DateTimeError(dp.BAD_FORMAT)
+                raise DateTimeError(df.BAD_FORMAT)
         else:
-            raise DateTimeError(dp.BAD_FORMAT)
+            raise DateTimeError(df.BAD_FORMAT)
         if tmask & fmask:
-            raise DateTimeError(dp.BAD_FORMAT)
+            raise DateTimeError(df.BAD_FORMAT)
         fmask |= tmask
     if fmask == 0 or parsing_unit_val:
-        raise DateTimeError(dp.BAD_FORMAT)
+        raise DateTimeError(df.BAD_FORMAT)
     if is_before:
         itm.usec, itm.mday, itm.mon, itm.year = -itm.usec, -itm.mday, -itm.mon, -itm.year
     return itm
 
 
 def _apply_unit(itm: _ItmIn, typ: int, val: int, fval: float) -> int:
-    m = dp.M
-    if typ == dp.DTK_MICROSEC:
+    m = df.M
+    if typ == df.DTK_MICROSEC:
         itm.micro(val, fval, 1)
-        return m(dp.MICROSECOND)
-    if typ == dp.DTK_MILLISEC:
+        return m(df.MICROSECOND)
+    if typ == df.DTK_MILLISEC:
         itm.micro(val, fval, 1000)
-        return m(dp.MILLISECOND)
-    if typ == dp.DTK_SECOND:
+        return m(df.MILLISECOND)
+    if typ == df.DTK_SECOND:
         itm.micro(val, fval, USECS_PER_SEC)
-        return m(dp.SECOND) if fval == 0 else dp.ALL_SECS_M
-    if typ == dp.DTK_MINUTE:
+        return m(df.SECOND) if fval == 0 else df.ALL_SECS_M
+    if typ == df.DTK_MINUTE:
         itm.micro(val, fval, USECS_PER_MINUTE)
-        return m(dp.MINUTE)
-    if typ == dp.DTK_HOUR:
+        return m(df.MINUTE)
+    if typ == df.DTK_HOUR:
         itm.micro(val, fval, USECS_PER_HOUR)
-        return m(dp.HOUR)
-    if typ == dp.DTK_DAY:
+        return m(df.HOUR)
+    if typ == df.DTK_DAY:
         itm.days(val, 1)
         itm.fract_usec(fval, USECS_PER_DAY)
-        return m(dp.DAY)
-    if typ == dp.DTK_WEEK:
+        return m(df.DAY)
+    if typ == df.DTK_WEEK:
         itm.days(val, 7)
         itm.fract_days(fval, 7)
-        return m(dp.WEEK)
-    if typ == dp.DTK_MONTH:
+        return m(df.WEEK)
+    if typ == df.DTK_MONTH:
         itm.months(val)
         itm.fract_days(fval, DAYS_PER_MONTH)
-        return m(dp.MONTH)
-    if typ == dp.DTK_YEAR:
+        return m(df.MONTH)
+    if typ == df.DTK_YEAR:
         itm.years(val, 1)
         itm.fract_years(fval, 1)
-        return m(dp.YEAR)
-    if typ == dp.DTK_DECADE:
+        return m(df.YEAR)
+    if typ == df.DTK_DECADE:
         itm.years(val, 10)
         itm.fract_years(fval, 10)
-        return m(dp.DECADE)
-    if typ == dp.DTK_CENTURY:
+        return m(df.DECADE)
+    if typ == df.DTK_CENTURY:
         itm.years(val, 100)
         itm.fract_years(fval, 100)
-        return m(dp.CENTURY)
-    if typ == dp.DTK_MILLENNIUM:
+        return m(df.CENTURY)
+    if typ == df.DTK_MILLENNIUM:
         itm.years(val, 1000)
         itm.fract_years(fval, 1000)
-        return m(dp.MILLENNIUM)
-    raise DateTimeError(dp.BAD_FORMAT)
+        return m(df.MILLENNIUM)
+    raise DateTimeError(df.BAD_FORMAT)
 
 
 _ISO_NUM = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -273,13 +273,13 @@ _ISO_NUM = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 def _iso_number(s: str, i: int) -> tuple[int, float, int]:
     if i >= len(s) or not (s[i].isdigit() or s[i] in "-."):
-        raise DateTimeError(dp.BAD_FORMAT)
+        raise DateTimeError(df.BAD_FORMAT)
     m = _ISO_NUM.match(s, i)
     if m is None:
-        raise DateTimeError(dp.BAD_FORMAT)
+        raise DateTimeError(df.BAD_FORMAT)
     val = float(m.group(0))
     if math.isnan(val) or val < -1.0e15 or val > 1.0e15:
-        raise DateTimeError(dp.FIELD_OVERFLOW)
+        raise DateTimeError(df.FIELD_OVERFLOW)
     ipart = math.floor(val) if val >= 0 else -math.floor(-val)
     return int(ipart), val - ipart, m.end()
 
@@ -297,7 +297,7 @@ def decode_iso8601_interval(s: str) -> _ItmIn:
     """'P1Y2M3DT4H5M6S', 'P1W', 'PT36H', 'P0001-02-03T04:05:06', 'P00010203T040506'."""
     itm = _ItmIn()
     if len(s) < 2 or s[0] != "P":
-        raise DateTimeError(dp.BAD_FORMAT)
+        raise DateTimeError(df.BAD_FORMAT)
     i = 1
     n = len(s)
     datepart = True
@@ -337,7 +337,7 @@ def decode_iso8601_interval(s: str) -> _ItmIn:
                     havefield = False
                     continue
                 if havefield:
-                    raise DateTimeError(dp.BAD_FORMAT)
+                    raise DateTimeError(df.BAD_FORMAT)
                 itm.years(val, 1)
                 itm.fract_years(fval, 1)
                 if unit == "\0":
@@ -357,7 +357,7 @@ def decode_iso8601_interval(s: str) -> _ItmIn:
                     i += 1
                     continue
                 if s[i] != "-":
-                    raise DateTimeError(dp.BAD_FORMAT)
+                    raise DateTimeError(df.BAD_FORMAT)
                 val, fval, i = _iso_number(s, i + 1)
                 itm.days(val, 1)
                 itm.fract_usec(fval, USECS_PER_DAY)
@@ -368,9 +368,9 @@ def decode_iso8601_interval(s: str) -> _ItmIn:
                     havefield = False
                     i += 1
                     continue
-                raise DateTimeError(dp.BAD_FORMAT)
+                raise DateTimeError(df.BAD_FORMAT)
             else:
-                raise DateTimeError(dp.BAD_FORMAT)
+                raise DateTimeError(df.BAD_FORMAT)
         else:
             if unit == "H":
                 itm.micro(val, fval, USECS_PER_HOUR)
@@ -386,7 +386,7 @@ def decode_iso8601_interval(s: str) -> _ItmIn:
                     itm.fract_usec(fval, 1)
                     return itm
                 if havefield:
-                    raise DateTimeError(dp.BAD_FORMAT)
+                    raise DateTimeError(df.BAD_FORMAT)
                 itm.micro(val, fval, USECS_PER_HOUR)
                 if unit == "\0":
                     return itm
@@ -395,14 +395,14 @@ def decode_iso8601_interval(s: str) -> _ItmIn:
                 if i >= n:
                     return itm
                 if s[i] != ":":
-                    raise DateTimeError(dp.BAD_FORMAT)
+                    raise DateTimeError(df.BAD_FORMAT)
                 val, fval, i = _iso_number(s, i + 1)
                 itm.micro(val, fval, USECS_PER_SEC)
                 if i >= n:
                     return itm
-                raise DateTimeError(dp.BAD_FORMAT)
+                raise DateTimeError(df.BAD_FORMAT)
             else:
-                raise DateTimeError(dp.BAD_FORMAT)
+                raise DateTimeError(df.BAD_FORMAT)
         havefield = True
     return itm
 
@@ -422,16 +422,16 @@ def _tmod(a: int, b: int) -> int:
 def interval_in(text: str) -> Interval:
     try:
         try:
-            itm = decode_interval(dp.parse_fields(text, 256))
+            itm = decode_interval(df.parse_fields(text, 256))
         except DateTimeError as exc:
-            if exc.code != dp.BAD_FORMAT:
+            if exc.code != df.BAD_FORMAT:
                 raise
             itm = decode_iso8601_interval(text)
     except DateTimeError as exc:
-        if exc.code == dp.FIELD_OVERFLOW:
+        if exc.code == df.FIELD_OVERFLOW:
             raise IntervalFieldOverflow(
                 f'interval field value out of range: "{text}"') from None
-        if exc.code == dp.TZDISP_OVERFLOW:  # pragma: no cover - zones never reach intervals
+        if exc.code == df.TZDISP_OVERFLOW:  # pragma: no cover - zones never reach intervals
             raise IntervalFieldOverflow(f'interval field value out of range: "{text}"') from None
         raise InvalidDatetimeFormat(f'invalid input syntax for type interval: "{text}"') from None
     months = itm.year * 12 + itm.mon

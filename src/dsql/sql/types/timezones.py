@@ -221,7 +221,7 @@ ABBREVIATIONS: dict[str, tuple[int, bool] | str] = {
     "yapt": (36000, False),
 }
 
-_POSIX_RE = re.compile(r"(?:[A-Za-z]+|<[+\-A-Za-z0-9]+>)([+-]?)(\d{1,2})"
+_POSIX_RE = re.compile(r"(?:[A-Za-z]+|<[+\-A-Za-z0-9]+>)?([+-]?)(\d{1,2})"
                        r"(?::(\d{2}))?(?::(\d{2}))?")
 _zone_names_lower: dict[str, str] | None = None
 
@@ -288,6 +288,36 @@ def offset_at_utc(utc: datetime, zone: tzinfo) -> int:
     off = utc.replace(tzinfo=UTC).astimezone(zone).utcoffset()
     assert off is not None
     return off.days * 86400 + off.seconds
+
+
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
+
+
+def timezone_setting(value: str) -> tuple[tzinfo, str]:
+    """SET TimeZone = value: the zone and the name SHOW reports ('america/new_york' shows as
+    'America/New_York'; a bare number is hours east of UTC and shows as '<+05>-05').
+
+    Raises InvalidParameterValue (22023) for anything PostgreSQL rejects.
+    """
+    from dsql.errors import InvalidParameterValue
+
+    v = value.strip()
+    if _NUMBER_RE.fullmatch(v):
+        hours = float(v)
+        if abs(hours) <= 15:
+            east = round(hours * 3600)
+            sign = "+" if east >= 0 else "-"
+            hh, rem = divmod(abs(east), 3600)
+            label = f"{hh:02d}" + (f":{rem // 60:02d}" if rem else "")
+            other = "-" if sign == "+" else "+"
+            return fixed_offset(east), f"<{sign}{label}>{other}{label}"
+    zone = zone_for(v) if v.upper() != "Z" else None
+    if zone is None:
+        raise InvalidParameterValue(f'invalid value for parameter "TimeZone": "{value}"')
+    if zone is UTC:
+        return zone, v.upper() if v.upper() in ("UTC", "GMT", "UCT", "ZULU") else "UTC"
+    key = getattr(zone, "key", None)
+    return zone, key if isinstance(key, str) else v
 
 
 def abbreviation(name: str) -> tuple[int, bool] | str | None:
