@@ -18,6 +18,7 @@ and time cannot be '24:00:00' (PostgreSQL allows that one value).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -122,10 +123,45 @@ def _tm_to_naive(tm: df.TM) -> datetime:
     return base
 
 
+# -- fast paths for the ISO forms clients send (anything unusual takes the full parser) -------
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)\Z")
+_ISO_TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?"
+                     r"(?:(Z)|([+-])(\d\d)(?::?(\d\d))?)?\Z")
+
+
+def _fast_timestamp(text: str) -> tuple[datetime, int | None] | None:
+    """(naive datetime, seconds east or None) for plain ISO text with in-range fields."""
+    m = _ISO_TS.match(text)
+    if m is None:
+        return None
+    frac, z, sign, oh, om = m.group(7, 8, 9, 10, 11)
+    try:
+        value = datetime.fromisoformat(text[:19] + "." + frac.ljust(6, "0") if frac
+                                       else text[:19])
+    except ValueError:
+        return None  # hour 24, second 60, year 0, 30 February...: the full parser decides
+    if z is not None:
+        return value, 0
+    if sign is None:
+        return value, None
+    hours, minutes = int(oh), int(om or 0)
+    if hours > 15 or minutes > 59:
+        return None
+    east = hours * 3600 + minutes * 60
+    return value, (-east if sign == "-" else east)
+
+
 # -- date --------------------------------------------------------------------------------------
 
 def date_in(text: str, ctx: ValueContext) -> Any:
     """'2024-01-02', 'Jan 2 2024', '1/2/2024', 'today', 'infinity' -> date (or a sentinel)."""
+    m = _ISO_DATE.match(text)
+    if m is not None and m.group(1) != "0000":
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            pass  # let the full parser produce PostgreSQL's error
     try:
         d = dp.decode_datetime(df.parse_fields(text, df.MAXDATELEN + 1), ctx)
     except DateTimeError as exc:
@@ -252,6 +288,9 @@ def _ts_range_error(text: str) -> DatetimeFieldOverflow:
 
 def timestamp_in(text: str, ctx: ValueContext) -> Any:
     """'2024-01-02 03:04:05.6', '2024-01-02T03:04:05+02' (zone ignored), 'epoch', 'infinity'."""
+    fast = _fast_timestamp(text)
+    if fast is not None:
+        return fast[0]
     d = _decode_timestamp(text, ctx, "timestamp")
     if d.dtype == df.DTK_LATE:
         return INFINITY
@@ -270,6 +309,15 @@ def timestamp_in(text: str, ctx: ValueContext) -> Any:
 
 def timestamptz_in(text: str, ctx: ValueContext) -> Any:
     """Like timestamp_in; a zone in the text (or the session's) converts the value to UTC."""
+    fast = _fast_timestamp(text)
+    if fast is not None:
+        local, east = fast
+        if east is None:
+            return local_to_utc(local, ctx.timezone)
+        try:
+            return (local - timedelta(seconds=east)).replace(tzinfo=UTC)
+        except OverflowError:
+            pass
     d = _decode_timestamp(text, ctx, "timestamp with time zone")
     if d.dtype == df.DTK_LATE:
         return INFINITY
@@ -324,6 +372,9 @@ def to_local(ts: datetime, ctx: ValueContext) -> tuple[datetime, int]:
 def timestamptz_out(ts: Any, ctx: ValueContext) -> str:
     if ts.__class__ is not datetime:
         return "infinity" if ts is INFINITY else "-infinity"
+    if ctx.timezone is UTC:
+        s = ts.isoformat(" ")[:-6]
+        return (s.rstrip("0") if ts.microsecond else s) + "+00"
     local, east = to_local(ts, ctx)
     s = local.isoformat(" ")
     if local.microsecond:

@@ -40,14 +40,20 @@ def _int_in(text: str, lo: int, hi: int, type_name: str) -> int:
 
 
 def int2_in(text: str) -> int:
+    if text.isdigit() and text.isascii() and len(text) < 5:
+        return int(text)  # fast path: plain digits that cannot overflow
     return _int_in(text, INT2_MIN, INT2_MAX, "smallint")
 
 
 def int4_in(text: str) -> int:
+    if text.isdigit() and text.isascii() and len(text) < 10:
+        return int(text)
     return _int_in(text, INT4_MIN, INT4_MAX, "integer")
 
 
 def int8_in(text: str) -> int:
+    if text.isdigit() and text.isascii() and len(text) < 19:
+        return int(text)
     return _int_in(text, INT8_MIN, INT8_MAX, "bigint")
 
 

@@ -91,8 +91,14 @@ def scale_of(d: Decimal) -> int:
 
 # -- input and output --------------------------------------------------------------------------
 
+_PLAIN_RE = re.compile(r"-?[0-9]{1,300}(?:\.[0-9]{1,300})?")
+
+
 def numeric_in(text: str) -> Decimal:
     """'1.50', ' 1e3 ', '.5', 'NaN', '-Infinity', 'inf' -> Decimal; 22P02 / 22003 on error."""
+    if _PLAIN_RE.fullmatch(text) is not None:  # fast path: plain digits, nothing to normalize
+        d = Decimal(text)
+        return d if d or not d.is_signed() else d.copy_abs()
     body = text.lstrip(_SPACE)
     low = body[:9].lower()
     for word, value in _SPECIALS:
