@@ -222,16 +222,8 @@ def _weight_and_first(x: Decimal) -> tuple[int, int]:
     """PostgreSQL's base-10000 weight and first base-10000 digit of |x| (0, 0 for zero)."""
     if not x:
         return 0, 0
-    adj = x.adjusted()
-    w = adj // 4
-    k = adj - 4 * w + 1  # decimal digits in the leading base-10000 digit, 1..4
-    digits = x.as_tuple().digits
-    lead = digits[:k]
-    first = 0
-    for dgt in lead:
-        first = first * 10 + dgt
-    first *= 10 ** (k - len(lead))
-    return w, first
+    w = x.adjusted() // 4
+    return w, int(x.copy_abs().scaleb(-4 * w, _CTX))
 
 
 def div_scale(a: Decimal, b: Decimal) -> int:
@@ -257,19 +249,10 @@ def _from_scaled_int(n: int, scale: int) -> Decimal:
 
 def div_round(a: Decimal, b: Decimal, rscale: int) -> Decimal:
     """a / b rounded half away from zero to `rscale` digits. REQUIRES: finite, b != 0."""
-    sa, sb = scale_of(a), scale_of(b)
-    ia, ib = _to_scaled_int(a, sa), _to_scaled_int(b, sb)
-    k = sb - sa + rscale
-    if k >= 0:
-        num, den = ia * 10**k, ib
-    else:
-        num, den = ia, ib * 10**-k
-    q, r = divmod(abs(num), abs(den))
-    if 2 * r >= abs(den):
-        q += 1
-    if (num < 0) != (den < 0):
-        q = -q
-    return make(_from_scaled_int(q, rscale))
+    q, rem = _CTX.divmod(a.scaleb(rscale, _CTX), b)  # q truncated toward zero, exact
+    if rem and _CTX.multiply(rem, 2).copy_abs() >= b.copy_abs():
+        q = _CTX.add(q, -1 if a.is_signed() != b.is_signed() else 1)
+    return make(q.scaleb(-rscale, _CTX).quantize(_QUANT[rscale], context=_CTX))
 
 
 def _division_by_zero() -> DivisionByZero:
