@@ -1,0 +1,1 @@
+"""SQL functions and operators over dsql values; `catalog` maps names and types to them."""
