@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The PostgreSQL 15 server fixture (postgres_server) for differential tests and benchmarks.
+pytest_plugins = ["pg_server"]
+
 REPO = Path(__file__).resolve().parents[1]
 
 

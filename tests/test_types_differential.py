@@ -27,7 +27,6 @@ from sql_types.cases import all_files, load, outcome_key
 if TYPE_CHECKING:
     from pg_server import PostgresServer
 
-pytest_plugins = ["pg_server"]
 
 SEED = int(os.environ.get("DSQL_DIFF_SEED", "20240506"))
 ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe",
