@@ -252,6 +252,7 @@ class CheckpointReader {
       fail(kHeaderCrcOffset, "header checksum mismatch");
     }
     if (load_le<uint32_t>(header + 12) != 0) fail(12, "unknown header flags");
+    if (load_le<uint32_t>(header + 52) != 0) fail(52, "reserved header field is not zero");
     const int64_t ts = load_le<int64_t>(header + 16);
     const uint64_t record_count = load_le<uint64_t>(header + 24);
     const uint64_t block_count = load_le<uint64_t>(header + 32);
@@ -327,6 +328,7 @@ class CheckpointReader {
     if (crc32c(trailer, kTrailerCrcOffset) != load_le<uint32_t>(trailer + kTrailerCrcOffset)) {
       fail(offset + kTrailerCrcOffset, "trailer checksum mismatch");
     }
+    if (load_le<uint32_t>(trailer + 28) != 0) fail(offset + 28, "reserved trailer field is not zero");
     if (load_le<uint64_t>(trailer + 8) != record_count || load_le<uint64_t>(trailer + 16) != block_count ||
         records != record_count || payload_total != payload_bytes) {
       fail(offset, "counts disagree (header: " + std::to_string(record_count) + " records in " +

@@ -57,7 +57,7 @@ class HashIndex {
   }
   // Readers: a hint to fetch the first slot `hash` probes.
   void prefetch(uint64_t hash) const noexcept {
-    const Table* t = table_.load(std::memory_order_relaxed);
+    const Table* t = table_.load(std::memory_order_acquire);  // its fields were written before
     __builtin_prefetch(&t->slots[hash & t->mask]);
   }
 
