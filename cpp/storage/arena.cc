@@ -1,6 +1,7 @@
 #include "storage/arena.h"
 
 #include <cassert>
+#include <algorithm>
 #include <cstdint>
 
 namespace dsql::storage {
@@ -21,8 +22,15 @@ char* Arena::allocate(size_t bytes) {
     out = allocate_new_block(rounded);  // its own block; the current block keeps its tail
   } else {
     // Abandon the tail of the current block (at most a quarter of a block by construction).
-    const size_t block = next_block_bytes_;
+    size_t block = next_block_bytes_;
     if (next_block_bytes_ < kMaxBlockBytes) next_block_bytes_ *= 2;
+    const size_t allocated = allocated_bytes();
+    if (size_hint_bytes_ > allocated) {
+      // What the hint says remains, in whole 4 KiB pages, within the usual bounds.
+      const size_t remaining = round_up(size_hint_bytes_ - allocated);
+      block = std::min(kMaxBlockBytes, std::max(kMinBlockBytes, (remaining + 4095) & ~size_t{4095}));
+      block = std::max(block, rounded);
+    }
     assert(block >= rounded);
     out = allocate_new_block(block);
     ptr_ = out + rounded;
@@ -36,9 +44,9 @@ char* Arena::allocate(size_t bytes) {
 
 char* Arena::allocate_new_block(size_t bytes) {
   assert(bytes > 0 && bytes % kAlign == 0);
-  blocks_.push_back(std::make_unique_for_overwrite<char[]>(bytes));
+  blocks_.emplace_back(bytes);
   allocated_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  return blocks_.back().get();
+  return blocks_.back().data();
 }
 
 }  // namespace dsql::storage

@@ -266,6 +266,8 @@ class CheckpointReader {
     }
 
     auto gen = std::make_unique<Generation>(ts, record_count, seed_);
+    // In memory a record costs its payload plus ~45 bytes of node and version headers.
+    gen->set_size_hint(payload_bytes + record_count * 48);
     uint64_t offset = kHeaderBytes;
     uint64_t records = 0;
     uint64_t payload_total = 0;

@@ -85,8 +85,16 @@ PruneCounts Generation::count_prune(int64_t horizon, std::string_view lo,
   for (const KeyNode* n = list_.seek_ge(lo); n != nullptr && in_range(n->key(), hi);
        n = n->next(0)) {  // bounded by the list's length
     uint64_t kept = 0;
-    const uint64_t total = for_each_kept(n, horizon, [&](const Version*) { ++kept; });
+    const uint64_t total = for_each_kept(n, horizon, [&](const Version* v) {
+      ++kept;
+      counts.bytes_kept += (Version::bytes_for(v->payload_bytes()) + 7) & ~uint64_t{7};
+    });
     assert(kept <= total);
+    // A node has 4/3 links on average (branching 4): 8/3 bytes over a height-1 node, and
+    // 11 bytes cover that with room for the variance.
+    if (kept > 0) {
+      counts.bytes_kept += ((KeyNode::bytes_for(n->key().size(), 1) + 7) & ~uint64_t{7}) + 11;
+    }
     counts.versions_kept += kept;
     counts.versions_dropped += total - kept;
     if (kept > 0) {
@@ -100,11 +108,13 @@ PruneCounts Generation::count_prune(int64_t horizon, std::string_view lo,
 
 std::unique_ptr<Generation> Generation::rebuild(int64_t horizon, std::string_view lo,
                                                 std::string_view hi, size_t expected_keys,
-                                                uint64_t seed, PruneCounts* counts) const {
+                                                size_t size_hint_bytes, uint64_t seed,
+                                                PruneCounts* counts) const {
   assert(horizon >= horizon_);
   assert(counts != nullptr);
   *counts = PruneCounts{};
   auto fresh = std::make_unique<Generation>(horizon, expected_keys, seed);
+  if (size_hint_bytes > 0) fresh->set_size_hint(size_hint_bytes + size_hint_bytes / 64);
   for (const KeyNode* n = list_.seek_ge(lo); n != nullptr && in_range(n->key(), hi);
        n = n->next(0)) {  // bounded by the list's length
     KeyNode* copy = nullptr;

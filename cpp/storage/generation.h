@@ -37,6 +37,7 @@ struct PruneCounts {
   uint64_t keys_dropped = 0;
   uint64_t versions_kept = 0;
   uint64_t versions_dropped = 0;
+  uint64_t bytes_kept = 0;  // arena bytes the kept keys and versions need (heights estimated)
 };
 
 class Generation {
@@ -55,6 +56,9 @@ class Generation {
   Version* append_version(KeyNode* node, Version* tail, int64_t commit_ts, std::string_view value,
                           bool tombstone);
 
+  // Writer, before a bulk build: see Arena::set_size_hint.
+  void set_size_hint(size_t bytes) noexcept { arena_.set_size_hint(bytes); }
+
   // Writer: frees retired index tables if no reader is inside right now.
   void reclaim_retired() { index_.free_retired(readers_.load(std::memory_order_seq_cst)); }
 
@@ -66,6 +70,7 @@ class Generation {
     return index_.find(key, hash);
   }
   void prefetch(uint64_t hash) const noexcept { index_.prefetch(hash); }
+  void prefetch_candidate(uint64_t hash) const noexcept { index_.prefetch_candidate(hash); }
   const SkipList& list() const noexcept { return list_; }
   int64_t horizon() const noexcept { return horizon_; }
   void enter() const noexcept { readers_.fetch_add(1, std::memory_order_seq_cst); }
@@ -88,10 +93,11 @@ class Generation {
   PruneCounts count_prune(int64_t horizon, std::string_view lo, std::string_view hi) const;
   // A new generation holding the keys of [lo, hi) pruned at `horizon` (see count_prune).
   // REQUIRES: no concurrent writer on this generation; horizon >= this->horizon().
-  // expected_keys sizes the new index (count_prune's keys_kept).
+  // expected_keys sizes the new index and size_hint_bytes the arena (count_prune's keys_kept
+  // and bytes_kept; 0 for no hint).
   std::unique_ptr<Generation> rebuild(int64_t horizon, std::string_view lo, std::string_view hi,
-                                      size_t expected_keys, uint64_t seed,
-                                      PruneCounts* counts) const;
+                                      size_t expected_keys, size_t size_hint_bytes,
+                                      uint64_t seed, PruneCounts* counts) const;
 
  private:
   Arena arena_;  // first: the list's head node lives in it

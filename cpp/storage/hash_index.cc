@@ -1,6 +1,7 @@
 #include "storage/hash_index.h"
 
 #include <cassert>
+#include <new>
 
 #include "storage/key_hash.h"
 
@@ -15,9 +16,11 @@ size_t capacity_for(size_t keys) {
 }  // namespace
 
 HashIndex::Table::Table(size_t capacity)
-    : mask(capacity - 1), slots(std::make_unique<std::atomic<uint64_t>[]>(capacity)) {
+    : mask(capacity - 1), memory(capacity * sizeof(std::atomic<uint64_t>)) {
   assert(capacity >= 16 && (capacity & (capacity - 1)) == 0);
-  for (size_t i = 0; i < capacity; ++i) slots[i].store(0, std::memory_order_relaxed);
+  static_assert(sizeof(std::atomic<uint64_t>) == sizeof(uint64_t));
+  slots = reinterpret_cast<std::atomic<uint64_t>*>(memory.data());
+  for (size_t i = 0; i < capacity; ++i) new (&slots[i]) std::atomic<uint64_t>(0);
 }
 
 HashIndex::HashIndex(size_t expected_keys)

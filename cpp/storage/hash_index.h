@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/big_pages.h"
 #include "storage/skiplist.h"
 
 namespace dsql::storage {
@@ -55,6 +56,22 @@ class HashIndex {
     }
     return nullptr;
   }
+  // Readers: a hint to fetch the node that find(key, hash) will most likely compare first (the
+  // first slot of the probe sequence whose tag matches), without touching the node itself.
+  void prefetch_candidate(uint64_t hash) const noexcept {
+    const Table* t = table_.load(std::memory_order_acquire);
+    const uint64_t tag = hash >> 48;
+    size_t i = hash & t->mask;
+    for (size_t probes = 0; probes < 4; ++probes) {  // a hint: look at a few slots only
+      const uint64_t slot = t->slots[i].load(std::memory_order_acquire);
+      if (slot == 0) return;
+      if ((slot >> 48) == tag) {
+        __builtin_prefetch(reinterpret_cast<const void*>(slot & kPointerMask));
+        return;
+      }
+      i = (i + 1) & t->mask;
+    }
+  }
   // Readers: a hint to fetch the first slot `hash` probes.
   void prefetch(uint64_t hash) const noexcept {
     const Table* t = table_.load(std::memory_order_acquire);  // its fields were written before
@@ -77,7 +94,8 @@ class HashIndex {
   struct Table {
     explicit Table(size_t capacity);
     size_t mask;
-    std::unique_ptr<std::atomic<uint64_t>[]> slots;
+    BigRegion memory;  // zero-filled: every slot starts empty
+    std::atomic<uint64_t>* slots;
     size_t bytes() const noexcept { return (mask + 1) * sizeof(uint64_t); }
   };
 

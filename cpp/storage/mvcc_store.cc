@@ -52,9 +52,10 @@ std::string_view ReadView::get(std::string_view key) const noexcept {
 void ReadView::get_many(const std::string_view* keys, size_t n, std::string_view* out) const noexcept {
   assert(gen_ != nullptr);
   assert(n == 0 || (keys != nullptr && out != nullptr));
-  // Three passes over groups of keys, so that the cache misses of one group overlap: hash and
-  // prefetch the slots; probe and prefetch each node's newest version; then resolve.
-  constexpr size_t kGroup = 16;
+  // Passes over groups of keys, so that the cache misses of one group overlap: hash and
+  // prefetch the index slots; prefetch each slot's candidate node; probe (comparing keys) and
+  // prefetch each node's newest version; then resolve the versions.
+  constexpr size_t kGroup = 32;
   uint64_t hashes[kGroup];
   const KeyNode* nodes[kGroup];
   for (size_t base = 0; base < n; base += kGroup) {  // bounded by n / kGroup + 1
@@ -63,6 +64,7 @@ void ReadView::get_many(const std::string_view* keys, size_t n, std::string_view
       hashes[i] = hash_key(keys[base + i]);
       gen_->prefetch(hashes[i]);
     }
+    for (size_t i = 0; i < m; ++i) gen_->prefetch_candidate(hashes[i]);
     for (size_t i = 0; i < m; ++i) {
       nodes[i] = gen_->find_hashed(keys[base + i], hashes[i]);
       if (nodes[i] != nullptr) __builtin_prefetch(nodes[i]->newest.load(std::memory_order_relaxed));
@@ -170,6 +172,22 @@ bool ReadView::scan_reverse(std::string_view lo, std::string_view hi, size_t lim
   return false;
 }
 
+void validate_writes(const WriteView* writes, size_t count) {
+  assert(count == 0 || writes != nullptr);
+  for (size_t i = 0; i < count; ++i) {  // bounded by count
+    if (writes[i].key.size() > kMaxKeyBytes) {
+      throw std::invalid_argument("apply: write " + std::to_string(i) + " has a key of " +
+                                  std::to_string(writes[i].key.size()) + " bytes (max " +
+                                  std::to_string(kMaxKeyBytes) + ")");
+    }
+    if (!writes[i].tombstone && writes[i].value.size() > kMaxValueBytes) {
+      throw std::invalid_argument("apply: write " + std::to_string(i) + " has a value of " +
+                                  std::to_string(writes[i].value.size()) + " bytes (max " +
+                                  std::to_string(kMaxValueBytes) + ")");
+    }
+  }
+}
+
 // ---- MvccStore ------------------------------------------------------------------------------
 
 MvccStore::MvccStore(StoreOptions options)
@@ -261,6 +279,18 @@ std::optional<std::string> MvccStore::get(std::string_view key, int64_t ts) cons
   return std::string(value);
 }
 
+PointRead MvccStore::read_into(std::string_view key, int64_t ts, std::string* out) const {
+  assert(out != nullptr);
+  if (ts > watermark() || ts < horizon()) return PointRead::kNotReadable;
+  std::shared_ptr<const Generation> gen = pin();
+  if (ts < gen->horizon()) return PointRead::kNotReadable;
+  const ReadView view(std::move(gen), ts);
+  const std::string_view value = view.get(key);
+  if (value.data() == nullptr) return PointRead::kAbsent;
+  out->assign(value.data(), value.size());
+  return PointRead::kFound;
+}
+
 std::vector<std::optional<std::string>> MvccStore::get_many(
     const std::vector<std::string_view>& keys, int64_t ts) const {
   const ReadView v = view(ts);
@@ -297,18 +327,7 @@ void MvccStore::apply(int64_t commit_ts, const WriteView* writes, size_t count) 
                                 " is not above the watermark " + describe_ts(watermark()) +
                                 " (REQUIRES commit_ts > watermark)");
   }
-  for (size_t i = 0; i < count; ++i) {  // validate the whole transaction first
-    if (writes[i].key.size() > kMaxKeyBytes) {
-      throw std::invalid_argument("apply: write " + std::to_string(i) + " has a key of " +
-                                  std::to_string(writes[i].key.size()) + " bytes (max " +
-                                  std::to_string(kMaxKeyBytes) + ")");
-    }
-    if (!writes[i].tombstone && writes[i].value.size() > kMaxValueBytes) {
-      throw std::invalid_argument("apply: write " + std::to_string(i) + " has a value of " +
-                                  std::to_string(writes[i].value.size()) + " bytes (max " +
-                                  std::to_string(kMaxValueBytes) + ")");
-    }
-  }
+  validate_writes(writes, count);  // the whole transaction, before any write
   Generation* gen = gen_.get();  // gen_ changes only under writer_mu_, which we hold
   for (size_t i = 0; i < count; ++i) {
     gen->put(writes[i].key, commit_ts, writes[i].value, writes[i].tombstone);
@@ -346,7 +365,7 @@ GcResult MvccStore::gc(int64_t horizon) {
   PruneCounts built;
   std::shared_ptr<Generation> fresh =
       gen_->rebuild(horizon, std::string_view(), std::string_view(), counts.keys_kept,
-                    next_seed(), &built);
+                    counts.bytes_kept, next_seed(), &built);
   assert(built.versions_kept == counts.versions_kept && built.keys_kept == counts.keys_kept);
   result.rebuilt = true;
   result.keys_dropped = counts.keys_dropped;
@@ -406,7 +425,8 @@ std::unique_ptr<MvccStore> MvccStore::copy_range(std::string_view lo, std::strin
   const int64_t horizon = std::max(this->horizon(), gen_->horizon());
   const PruneCounts counts = gen_->count_prune(horizon, lo, hi);
   PruneCounts built;
-  out->gen_ = gen_->rebuild(horizon, lo, hi, counts.keys_kept, out->next_seed(), &built);
+  out->gen_ = gen_->rebuild(horizon, lo, hi, counts.keys_kept, counts.bytes_kept,
+                            out->next_seed(), &built);
   out->horizon_.store(this->horizon(), std::memory_order_release);
   assert(built.keys_kept == counts.keys_kept);
   assert(out->watermark() == watermark());

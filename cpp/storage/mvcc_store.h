@@ -111,6 +111,12 @@ struct ScanResult {
   std::optional<std::string> resume;
 };
 
+// Throws std::invalid_argument naming the first write whose key or value is over the limits.
+void validate_writes(const WriteView* writes, size_t count);
+
+// The outcome of the no-wait, no-throw point read that bindings use per call.
+enum class PointRead : int { kAbsent = 0, kFound = 1, kNotReadable = 2 };
+
 // At most this many keys are examined by one scan call; past it the call returns what it has
 // (maybe fewer than `limit` rows) and a resume position. Bounds a call over many tombstones.
 inline constexpr size_t kScanExamineMax = size_t{1} << 20;
@@ -169,6 +175,10 @@ class MvccStore {
   void await_watermark(int64_t ts) const;
 
   std::optional<std::string> get(std::string_view key, int64_t ts) const;
+  // The per-call fast path of a point read: kFound with the value copied into *out, kAbsent,
+  // or kNotReadable when ts is above the watermark or below the horizon (then the caller takes
+  // the waiting, throwing path: view()). REQUIRES: out != nullptr.
+  PointRead read_into(std::string_view key, int64_t ts, std::string* out) const;
   std::vector<std::optional<std::string>> get_many(const std::vector<std::string_view>& keys,
                                                    int64_t ts) const;
   // REQUIRES: limit >= 1.

@@ -184,13 +184,7 @@ void ShardMap::apply(int64_t commit_ts, const WriteView* writes, size_t count) {
                                 " is not above the watermark " + std::to_string(watermark()) +
                                 " (REQUIRES commit_ts > watermark)");
   }
-  for (size_t i = 0; i < count; ++i) {  // refuse the whole transaction before any shard sees it
-    if (writes[i].key.size() > kMaxKeyBytes ||
-        (!writes[i].tombstone && writes[i].value.size() > kMaxValueBytes)) {
-      throw std::invalid_argument("apply: write " + std::to_string(i) +
-                                  " has a key or value over the size limit");
-    }
-  }
+  validate_writes(writes, count);  // refuse the whole transaction before any shard sees it
   std::shared_ptr<const ShardTable> cur = table();
   if (cur->shards.size() == 1) {
     cur->shards[0].store->apply(commit_ts, writes, count);
@@ -264,6 +258,15 @@ MapView ShardMap::view(int64_t ts) const {
                          ": the versions it needs may have been dropped (snapshot too old)");
   }
   return MapView(table(), ts);  // pinned after the wait: see the header
+}
+
+PointRead ShardMap::read_into(std::string_view key, int64_t ts, std::string* out) const {
+  assert(out != nullptr);
+  if (ts > watermark() || ts < horizon()) return PointRead::kNotReadable;
+  const std::shared_ptr<const ShardTable> t = table();  // after the watermark check: see header
+  const MvccStore& store = *t->shards[t->route(key)].store;
+  assert(store.watermark() >= ts);
+  return store.read_into(key, ts, out);
 }
 
 StoreStats ShardMap::stats() const {

@@ -95,6 +95,8 @@ class ShardMap {
 
   // Waits for the watermark (WatermarkTimeout); SnapshotTooOld below the horizon.
   MapView view(int64_t ts) const;
+  // As MvccStore::read_into, routed to the owning shard.
+  PointRead read_into(std::string_view key, int64_t ts, std::string* out) const;
   bool wait_for_watermark(int64_t ts, int64_t timeout_ns) const;
   void await_watermark(int64_t ts) const;
 

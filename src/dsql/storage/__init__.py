@@ -1,0 +1,1 @@
+"""Storage: order-preserving key codec, row codec, and the multi-version store."""
