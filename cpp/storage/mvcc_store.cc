@@ -12,7 +12,7 @@ namespace dsql::storage {
 
 namespace {
 
-constexpr int kReverseChunkLevel = 2;          // a reverse scan seeks once per ~16 nodes
+constexpr int kReverseChunkLevel = 4;          // a reverse scan seeks once per ~256 nodes
 constexpr size_t kReverseChunkMax = 1024;      // nodes buffered per reverse chunk, at most 2x
 constexpr int64_t kMaxWaitNs = int64_t{100} * 24 * 3600 * 1'000'000'000;  // 100 days
 
@@ -84,12 +84,19 @@ bool ReadView::scan(std::string_view lo, std::string_view hi, size_t limit, bool
 
 bool ReadView::scan_forward(std::string_view lo, std::string_view hi, size_t limit,
                             std::vector<Row>* rows, std::string* resume) const {
+  const SkipList& list = gen_->list();
   const size_t start = rows->size();
   const bool unbounded = hi.empty();
   size_t examined = 0;
-  for (const KeyNode* n = gen_->list().seek_ge(lo); n != nullptr; n = n->next(0)) {
+  const KeyNode* warm_frontier = nullptr;  // where the last warm() stopped; nullptr: none yet
+  bool warmed_once = false;
+  for (const KeyNode* n = list.seek_ge(lo); n != nullptr; n = n->next(0)) {
     const std::string_view key = n->key();
     if (!unbounded && key >= hi) break;
+    if (n->height > SkipList::kWarmLevel && (!warmed_once || n == warm_frontier)) {
+      warm_frontier = list.warm(n);  // fetch the next stretch of nodes in parallel
+      warmed_once = true;
+    }
     if (examined == kScanExamineMax) {  // the loop's bound: resume at the first unexamined key
       resume->assign(key);
       return true;
@@ -127,7 +134,13 @@ bool ReadView::scan_reverse(std::string_view lo, std::string_view hi, size_t lim
     const KeyNode* n = from_head ? list.first() : x;
     chunk.clear();
     bool truncated = false;
+    const KeyNode* warm_frontier = nullptr;
+    bool warmed_once = false;
     for (; n != nullptr && (unbounded || n->key() < boundary); n = n->next(0)) {
+      if (n->height > SkipList::kWarmLevel && (!warmed_once || n == warm_frontier)) {
+        warm_frontier = list.warm(n);
+        warmed_once = true;
+      }
       chunk.push_back(n);  // bounded: at most 2 * kReverseChunkMax entries are kept
       if (chunk.size() == 2 * kReverseChunkMax) {
         chunk.erase(chunk.begin(), chunk.begin() + kReverseChunkMax);

@@ -124,6 +124,36 @@ KeyNode* SkipList::append(std::string_view key) {
   return node;
 }
 
+const KeyNode* SkipList::warm(const KeyNode* anchor) const noexcept {
+  assert(anchor != nullptr && anchor->height > kWarmLevel);
+  const KeyNode* cursor[kWarmSegments];
+  const KeyNode* end[kWarmSegments];
+  int segments = 0;
+  const KeyNode* a = anchor;
+  while (segments < kWarmSegments && a != nullptr) {  // bounded by kWarmSegments
+    const KeyNode* next = a->next(kWarmLevel);
+    cursor[segments] = a;
+    end[segments] = next;  // nullptr: the segment runs to the end of the list
+    ++segments;
+    a = next;
+  }
+  // Step every segment one node per round; the loads of one round are independent.
+  constexpr int kRoundsMax = 64;  // a segment is ~4^kWarmLevel nodes; longer ones stay partly cold
+  for (int round = 0; round < kRoundsMax; ++round) {
+    bool any = false;
+    for (int i = 0; i < segments; ++i) {
+      const KeyNode* c = cursor[i];
+      if (c == end[i] || c == nullptr) continue;
+      __builtin_prefetch(c->newest.load(std::memory_order_relaxed));
+      cursor[i] = c->next(0);
+      any = true;
+    }
+    if (!any) break;
+  }
+  assert(segments >= 1);
+  return a;
+}
+
 const KeyNode* SkipList::seek_ge(std::string_view key) const noexcept {
   const KeyNode* x = head_;
   for (int level = max_height() - 1; level >= 0; --level) {

@@ -135,6 +135,17 @@ class SkipList {
   // REQUIRES: 0 <= level < kMaxHeight.
   const KeyNode* seek_lt(std::string_view key, bool unbounded, int level) const noexcept;
   const KeyNode* head() const noexcept { return head_; }
+
+  // Readers, for scans: brings the level-0 nodes after `anchor` (and their newest versions)
+  // into the cache ahead of a sequential walk. A linked list walk costs one dependent cache
+  // miss per node; this walks `segments` stretches of level 0 at once, each between two
+  // consecutive nodes of level kWarmLevel, so their misses overlap. Returns the node where the
+  // warmed stretch ends (the caller warms again from there), or nullptr at the end of the list.
+  // REQUIRES: anchor != nullptr and anchor->height > kWarmLevel.
+  static constexpr int kWarmLevel = 2;
+  static constexpr int kWarmSegments = 16;
+  const KeyNode* warm(const KeyNode* anchor) const noexcept;
+
   size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
 
  private:
