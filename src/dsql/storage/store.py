@@ -136,7 +136,7 @@ class MvccStore:
     def from_checkpoint(cls, path: str | os.PathLike[str], *,
                         read_wait_timeout_ns: int = DEFAULT_READ_WAIT_TIMEOUT_NS) -> MvccStore:
         """A new store loaded from a checkpoint; its watermark and horizon are the image's ts."""
-        store = cls(initial_watermark=0, read_wait_timeout_ns=read_wait_timeout_ns)
+        store = cls(initial_watermark=-(2**63), read_wait_timeout_ns=read_wait_timeout_ns)
         store.load(path)
         return store
 
