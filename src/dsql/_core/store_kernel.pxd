@@ -1,0 +1,19 @@
+# Declarations of the C++ store (cpp/storage/) that the Cython point-read path calls.
+from libc.stdint cimport int64_t
+from libcpp.string cimport string
+from libcpp.string_view cimport string_view
+
+cdef extern from "storage/mvcc_store.h" namespace "dsql::storage":
+    cdef enum class PointRead(int):
+        kAbsent
+        kFound
+        kNotReadable
+
+    cdef cppclass MvccStore:
+        int64_t watermark() noexcept
+        PointRead read_into(string_view key, int64_t ts, string* out) noexcept
+
+cdef extern from "storage/shard_map.h" namespace "dsql::storage":
+    cdef cppclass ShardMap:
+        int64_t watermark() noexcept
+        PointRead read_into(string_view key, int64_t ts, string* out) noexcept
