@@ -124,7 +124,9 @@ Vote Adjudicator::prepare(const PrepareRequest& request) {
   Pending p;
   p.start_ts = request.start_ts;
   p.proposed_ts = clock_->next_above(std::max(request.start_ts, promise_));
-  p.hold_until_ns = clock_->read().estimate_ns() + config_.hold_ns;
+  // Measured from the latest the prepare can have happened, so that a coordinator that checks
+  // `latest < hold_until` still sees the hold in force when the clock's bound is wide.
+  p.hold_until_ns = clock_->read().latest_ns + config_.hold_ns;
   p.writes.reserve(uniques_.size());
   for (const Unique& u : uniques_) {
     p.writes.push_back(OwnedWrite{std::string(views[u.index].key), u.kind});

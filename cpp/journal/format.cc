@@ -35,7 +35,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "journal/crc32c.h"
+#include "common/crc32c.h"
 
 namespace dsql::journal {
 namespace {

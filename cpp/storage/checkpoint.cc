@@ -12,7 +12,7 @@
 //                 header_crc:u32          crc32c of the 48 bytes above
 //                 reserved:u32 = 0                                            (56 bytes)
 //   block      := payload_len:u32 record_count:u32 block_crc:u32 payload:payload_len
-//                 block_crc = crc32c(payload_len ++ record_count ++ payload); record_count >= 1
+//                 block_crc = crc32c::value(payload_len ++ record_count ++ payload); record_count >= 1
 //   payload    := record{record_count}   (exactly payload_len bytes)
 //   record     := key_len:u32 value_len:u32 commit_ts:i64 key:key_len value:value_len
 //                 key_len <= 65536, value_len <= 67108864, commit_ts <= ts; keys strictly
@@ -37,7 +37,7 @@
 #include <cstring>
 #include <vector>
 
-#include "storage/crc32c.h"
+#include "common/crc32c.h"
 
 namespace dsql::storage {
 
@@ -120,7 +120,7 @@ class CheckpointWriter {
     std::string trailer(kTrailerMagic, 8);
     store_le<uint64_t>(&trailer, records_);
     store_le<uint64_t>(&trailer, blocks_);
-    store_le<uint32_t>(&trailer, crc32c(trailer.data(), trailer.size()));
+    store_le<uint32_t>(&trailer, crc32c::value(trailer.data(), trailer.size()));
     store_le<uint32_t>(&trailer, 0);
     assert(trailer.size() == kTrailerBytes);
     write_all(trailer.data(), trailer.size());
@@ -133,7 +133,7 @@ class CheckpointWriter {
     store_le<uint64_t>(&header, blocks_);
     store_le<uint64_t>(&header, payload_bytes_);
     assert(header.size() == kHeaderCrcOffset);
-    store_le<uint32_t>(&header, crc32c(header.data(), header.size()));
+    store_le<uint32_t>(&header, crc32c::value(header.data(), header.size()));
     store_le<uint32_t>(&header, 0);
     assert(header.size() == kHeaderBytes);
     if (::pwrite(fd_->get(), header.data(), header.size(), 0) != static_cast<ssize_t>(header.size())) {
@@ -188,8 +188,8 @@ class CheckpointWriter {
     std::string head;
     store_le<uint32_t>(&head, static_cast<uint32_t>(payload_.size()));
     store_le<uint32_t>(&head, block_records_);
-    uint32_t crc = crc32c(head.data(), head.size());
-    crc = crc32c_extend(crc, payload_.data(), payload_.size());
+    uint32_t crc = crc32c::value(head.data(), head.size());
+    crc = crc32c::extend(crc, payload_.data(), payload_.size());
     store_le<uint32_t>(&head, crc);
     write_all(head.data(), head.size());
     write_all(payload_.data(), payload_.size());
@@ -248,7 +248,7 @@ class CheckpointReader {
       fail(8, "unsupported checkpoint format version " + std::to_string(version) +
                   " (this build reads version " + std::to_string(kCheckpointFormatVersion) + ")");
     }
-    if (crc32c(header, kHeaderCrcOffset) != load_le<uint32_t>(header + kHeaderCrcOffset)) {
+    if (crc32c::value(header, kHeaderCrcOffset) != load_le<uint32_t>(header + kHeaderCrcOffset)) {
       fail(kHeaderCrcOffset, "header checksum mismatch");
     }
     if (load_le<uint32_t>(header + 12) != 0) fail(12, "unknown header flags");
@@ -286,8 +286,8 @@ class CheckpointReader {
       require_bytes(offset + kBlockHeaderBytes, payload_len, "a block payload");
       payload.resize(payload_len);
       read_at(offset + kBlockHeaderBytes, payload_len, payload.data(), "a block payload");
-      uint32_t crc = crc32c(head, 8);
-      crc = crc32c_extend(crc, payload.data(), payload_len);
+      uint32_t crc = crc32c::value(head, 8);
+      crc = crc32c::extend(crc, payload.data(), payload_len);
       if (crc != load_le<uint32_t>(head + 8)) fail(offset, "block checksum mismatch");
       const uint64_t payload_offset = offset + kBlockHeaderBytes;
       size_t pos = 0;
@@ -327,7 +327,7 @@ class CheckpointReader {
     char trailer[kTrailerBytes];
     read_at(offset, kTrailerBytes, trailer, "the trailer");
     if (std::memcmp(trailer, kTrailerMagic, 8) != 0) fail(offset, "bad trailer magic number");
-    if (crc32c(trailer, kTrailerCrcOffset) != load_le<uint32_t>(trailer + kTrailerCrcOffset)) {
+    if (crc32c::value(trailer, kTrailerCrcOffset) != load_le<uint32_t>(trailer + kTrailerCrcOffset)) {
       fail(offset + kTrailerCrcOffset, "trailer checksum mismatch");
     }
     if (load_le<uint32_t>(trailer + 28) != 0) fail(offset + 28, "reserved trailer field is not zero");

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "storage/checkpoint.h"
-#include "storage/crc32c.h"
+#include "common/crc32c.h"
 #include "storage/mvcc_store.h"
 #include "storage/store_test_util.h"
 #include "testing/unit.h"
@@ -186,7 +186,7 @@ DSQL_TEST(Checkpoint, RefusesCorruption) {
   // A newer format version with a consistent header checksum.
   std::string v2 = good;
   v2[8] = 2;
-  const uint32_t crc = crc32c(v2.data(), 48);
+  const uint32_t crc = crc32c::value(v2.data(), 48);
   std::memcpy(&v2[48], &crc, 4);
   const std::string err = try_load(v2, "version");
   CHECK(err.find("unsupported checkpoint format version 2") != std::string::npos);

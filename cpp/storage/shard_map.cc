@@ -176,6 +176,58 @@ size_t ShardMap::split(std::string_view at_key) {
   return i + 1;
 }
 
+CheckpointInfo ShardMap::checkpoint_shard(size_t i, const std::string& path, int64_t ts) const {
+  std::shared_ptr<const ShardTable> cur = table();
+  if (i >= cur->shards.size()) {
+    throw std::invalid_argument("checkpoint_shard: no shard " + std::to_string(i));
+  }
+  assert(cur->shards[i].store != nullptr);
+  return cur->shards[i].store->checkpoint(path, ts);
+}
+
+void ShardMap::load_shards(const std::vector<std::pair<std::string, std::string>>& shards) {
+  if (shards.empty() || !shards[0].first.empty()) {
+    throw std::invalid_argument("load_shards: the first shard must start at the empty key");
+  }
+  for (size_t i = 1; i < shards.size(); ++i) {
+    if (shards[i].first <= shards[i - 1].first) {
+      throw std::invalid_argument("load_shards: lower bounds must be strictly increasing");
+    }
+  }
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  if (stats().versions != 0) throw std::invalid_argument("load_shards: the map already holds data");
+  StoreOptions options;
+  options.initial_watermark = INT64_MIN;
+  options.read_wait_timeout_ns = read_wait_timeout_ns();
+  auto next = std::make_shared<ShardTable>();
+  int64_t ts = 0;
+  for (size_t i = 0; i < shards.size(); ++i) {
+    auto store = std::make_shared<MvccStore>(options);
+    const CheckpointInfo info = store->load(shards[i].second);
+    if (i > 0 && info.ts != ts) {
+      throw CheckpointError(shards[i].second + ": checkpoint ts " + std::to_string(info.ts) +
+                            " differs from the other shards' " + std::to_string(ts));
+    }
+    ts = info.ts;
+    if (ts < watermark()) {
+      throw CheckpointError(shards[i].second + ": checkpoint ts " + std::to_string(ts) +
+                            " is below the map's watermark " + std::to_string(watermark()));
+    }
+    next->shards.push_back(ShardTable::Shard{shards[i].first, std::move(store)});
+  }
+  {
+    std::lock_guard<std::mutex> table_lock(table_mu_);
+    table_ = std::move(next);
+  }
+  watermark_.store(ts, std::memory_order_release);
+  horizon_.store(ts, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> wait_lock(wait_mu_);
+  }
+  wait_cv_.notify_all();
+  assert(shard_count() == shards.size() && watermark() == ts);
+}
+
 void ShardMap::apply(int64_t commit_ts, const WriteView* writes, size_t count) {
   assert(count == 0 || writes != nullptr);
   std::lock_guard<std::mutex> lock(writer_mu_);

@@ -93,6 +93,15 @@ class ShardMap {
   // Summed over shards. REQUIRES: horizon <= watermark().
   GcResult gc(int64_t horizon);
 
+  // Writes shard i as of ts to path (MvccStore::checkpoint: a consistent image even while
+  // applies go on). REQUIRES: i < shard_count(), horizon() <= ts <= watermark().
+  CheckpointInfo checkpoint_shard(size_t i, const std::string& path, int64_t ts) const;
+  // Replaces the shards of a map that holds no data yet by stores loaded from checkpoint files,
+  // one per (lower bound, path), in key order; the first lower bound must be empty and every
+  // file must hold the same ts, which becomes the map's watermark and horizon. All files are
+  // loaded before anything changes: a bad file (CheckpointError) leaves the map as it was.
+  void load_shards(const std::vector<std::pair<std::string, std::string>>& shards);
+
   // Waits for the watermark (WatermarkTimeout); SnapshotTooOld below the horizon.
   MapView view(int64_t ts) const;
   // As MvccStore::read_into, routed to the owning shard.

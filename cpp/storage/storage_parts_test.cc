@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "storage/arena.h"
-#include "storage/crc32c.h"
 #include "storage/hash_index.h"
 #include "storage/key_hash.h"
 #include "storage/skiplist.h"
@@ -19,27 +18,6 @@
 
 namespace dsql::storage {
 namespace {
-
-DSQL_TEST(Crc32c, KnownVectors) {
-  CHECK_EQ(crc32c("123456789", 9), 0xE3069283u);
-  CHECK_EQ(crc32c("", 0), 0u);
-  const std::string zeros(32, '\0');
-  CHECK_EQ(crc32c(zeros.data(), zeros.size()), 0x8A9136AAu);  // RFC 3720 B.4
-  const std::string ones(32, '\xff');
-  CHECK_EQ(crc32c(ones.data(), ones.size()), 0x62A8AB43u);
-}
-
-DSQL_TEST(Crc32c, ExtendEqualsWhole) {
-  std::string data;
-  for (int i = 0; i < 1000; ++i) data.push_back(static_cast<char>(i * 7 + 3));
-  const uint32_t whole = crc32c(data.data(), data.size());
-  for (size_t cut : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{333}, size_t{1000}}) {
-    const uint32_t part = crc32c_extend(crc32c(data.data(), cut), data.data() + cut, data.size() - cut);
-    CHECK_EQ(part, whole);
-  }
-  data[500] ^= 1;
-  CHECK(crc32c(data.data(), data.size()) != whole);
-}
 
 DSQL_TEST(Arena, AlignedAndAccounted) {
   Arena arena;

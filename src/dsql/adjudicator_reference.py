@@ -234,7 +234,7 @@ class ReferenceAdjudicator:
             return (False, CONFLICT, 0, 0, found)
         proposed = self.clock.next_above(max(start, self.promise))
         earliest, latest, _ = self.clock.read()
-        hold_until = earliest + (latest - earliest) // 2 + self.hold_ns
+        hold_until = latest + self.hold_ns
         p = _Pending(start, proposed, hold_until, [(key, kind) for _, key, kind in merged])
         for key, kind in p.writes:
             hold = self.holds.setdefault(key, _Hold())

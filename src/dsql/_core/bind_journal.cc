@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "bindings.h"
-#include "journal/crc32c.h"
+#include "common/crc32c.h"
 #include "journal/journal.h"
 #include "journal/recovery.h"
 

@@ -353,6 +353,30 @@ void bind(py::module_& m) {
              return s.split(k);
            },
            py::arg("at_key"), "Split the shard owning at_key; returns the new shard's index.")
+      .def("checkpoint_shard",
+           [](const ShardMap& s, size_t i, py::handle path, int64_t ts) {
+             const std::string p = fspath(path);
+             CheckpointInfo info;
+             {
+               py::gil_scoped_release unlocked;
+               info = s.checkpoint_shard(i, p, ts);
+             }
+             return checkpoint_dict(info);
+           },
+           py::arg("index"), py::arg("path"), py::arg("ts"))
+      .def("load_shards",
+           [](ShardMap& s, py::list shards) {
+             std::vector<std::pair<std::string, std::string>> files;
+             for (py::handle item : shards) {
+               auto pair = item.cast<py::tuple>();
+               if (pair.size() != 2) throw py::value_error("load_shards takes (lower, path) pairs");
+               files.emplace_back(std::string(bytes_view(pair[0].ptr(), "lower", -1)),
+                                  fspath(pair[1]));
+             }
+             py::gil_scoped_release unlocked;
+             s.load_shards(files);
+           },
+           py::arg("shards"), "Load an empty map's shards from [(lower bound, path)] files.")
       .def("shard_stats", [](const ShardMap& s) {
         py::list out;
         for (const StoreStats& st : s.shard_stats()) out.append(stats_dict(st));

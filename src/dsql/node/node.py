@@ -43,7 +43,7 @@ from dsql.node.datadir import (
     write_durably,
 )
 from dsql.node.sequencer import Sequencer
-from dsql.storage.store import ShardMap
+from dsql.storage.store import CheckpointError, ShardMap
 
 log = logging.getLogger("dsql.node")
 
@@ -176,7 +176,7 @@ class Node:
                 storage = ShardMap.from_checkpoints(
                     [(s.lower, str(manifest.path / s.file)) for s in manifest.shards],
                     read_wait_timeout_ns=opts.read_wait_timeout_ns)
-            except (ValueError, OSError, RuntimeError) as e:
+            except (CheckpointError, ValueError, OSError) as e:
                 log.warning("checkpoint %s refused: %s", manifest.path, e)
                 refused.append(f"{manifest.path}: {e}")
                 continue

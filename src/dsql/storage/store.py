@@ -21,7 +21,7 @@ cpp/storage/mvcc_store.h; the checkpoint format is docs/checkpoint-format.md.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,6 +223,21 @@ class ShardMap:
     def split(self, at_key: bytes) -> int:
         """Move everything >= at_key out of its shard into a new one; returns its index."""
         return int(self._impl.split(at_key))
+
+    def checkpoint_shard(self, index: int, path: str | os.PathLike[str], ts: int
+                         ) -> CheckpointInfo:
+        """Write shard `index` as of ts to `path` atomically (see MvccStore.checkpoint)."""
+        return CheckpointInfo(**self._impl.checkpoint_shard(index, path, ts))
+
+    @classmethod
+    def from_checkpoints(cls, shards: Sequence[tuple[bytes, str | os.PathLike[str]]], *,
+                         read_wait_timeout_ns: int = DEFAULT_READ_WAIT_TIMEOUT_NS) -> ShardMap:
+        """A map whose shards are loaded from [(lower bound, checkpoint file)], in key order;
+        all files must hold the same ts, which becomes the watermark. A bad file raises
+        CheckpointError."""
+        m = cls(initial_watermark=-(2**63), read_wait_timeout_ns=read_wait_timeout_ns)
+        m._impl.load_shards([(lower, os.fspath(path)) for lower, path in shards])
+        return m
 
     def scan_all(self, lo: bytes, hi: bytes, ts: int, *, batch: int = 1024,
                  reverse: bool = False) -> Iterator[Row]:

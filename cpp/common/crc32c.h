@@ -1,4 +1,5 @@
-// CRC32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of journal records.
+// CRC32C (Castagnoli, reflected polynomial 0x82F63B78): the checksum of journal records and
+// checkpoint blocks.
 //
 // Two implementations give identical results: the SSE4.2 `crc32` instruction, used when the CPU
 // reports SSE4.2 at run time, and a portable slicing-by-8 table walk. extend() picks one once per
@@ -18,7 +19,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace dsql::journal::crc32c {
+namespace dsql::crc32c {
 
 // True when the CPU running this process has the SSE4.2 crc32 instruction.
 bool hardware_available() noexcept;
@@ -34,4 +35,4 @@ uint32_t extend_hardware(uint32_t crc, const void* data, size_t n) noexcept;
 inline uint32_t value(const void* data, size_t n) noexcept { return extend(0, data, n); }
 inline uint32_t value(std::string_view s) noexcept { return extend(0, s.data(), s.size()); }
 
-}  // namespace dsql::journal::crc32c
+}  // namespace dsql::crc32c

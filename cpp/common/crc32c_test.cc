@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "journal/crc32c.h"
+#include "common/crc32c.h"
 #include "testing/unit.h"
 
-namespace dsql::journal {
+namespace dsql {
 namespace {
 
 using Fn = uint32_t (*)(uint32_t, const void*, size_t) noexcept;

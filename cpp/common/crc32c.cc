@@ -1,4 +1,4 @@
-#include "journal/crc32c.h"
+#include "common/crc32c.h"
 
 #include <array>
 #include <cassert>
@@ -11,7 +11,7 @@
 #define DSQL_CRC32C_X86 0
 #endif
 
-namespace dsql::journal::crc32c {
+namespace dsql::crc32c {
 namespace {
 
 constexpr uint32_t kPolynomial = 0x82F63B78u;  // reflected Castagnoli
@@ -116,4 +116,4 @@ uint32_t extend(uint32_t crc, const void* data, size_t n) noexcept {
   return hardware_available() ? extend_hardware(crc, data, n) : extend_portable(crc, data, n);
 }
 
-}  // namespace dsql::journal::crc32c
+}  // namespace dsql::crc32c
