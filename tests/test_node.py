@@ -165,3 +165,16 @@ def test_not_a_data_directory(tmp_path: Path) -> None:
     (tmp_path / "stranger.txt").write_text("hello")
     with pytest.raises(Exception, match="not a dsql data directory"):
         Node.open(tmp_path)
+
+
+def test_heartbeat_advances_the_watermark_while_idle(tmp_path: Path) -> None:
+    clock = dclock.Clock.simulated(5_000_000)
+    with Node.open(tmp_path / "db", clock=clock) as node:
+        put(node, {b"a": b"1"})
+        before = node.watermark
+        clock.source.advance(1_000_000)
+        after = node.heartbeat()
+        assert after > before
+        assert after >= clock.now().estimate
+        # A commit after the heartbeat lands above it.
+        assert put(node, {b"a": b"2"}) > after

@@ -86,6 +86,11 @@ from libcpp.string cimport string
 from libcpp.string_view cimport string_view
 from libcpp.vector cimport vector
 
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from store_kernel cimport BorrowedBatch, scan_batch
+from store_kernel cimport MvccStore as _CMvccStore
+from store_kernel cimport ShardMap as _CShardMap
+
 from codec_kernel cimport (
     T_BOOL,
     T_BPCHAR,
@@ -902,12 +907,15 @@ cdef class RowLayout:
         return 0
 
     cdef tuple _get(self, bytes row, Numeric* num):
+        return self._get_at(PyBytes_AS_STRING(row), <size_t>PyBytes_GET_SIZE(row), num)
+
+    cdef tuple _get_at(self, const char* data, size_t size, Numeric* num):
         cdef RowReader r
         cdef bint untrack = True
         cdef Py_ssize_t i
         cdef object v
         cdef int t
-        r.reset(PyBytes_AS_STRING(row), <size_t>PyBytes_GET_SIZE(row))
+        r.reset(data, size)
         if not r.header(<uint32_t>self._n):
             raise DecodeError("row: invalid header (column count or NULL bitmap)")
         out = PyTuple_New(self._n)
@@ -972,6 +980,64 @@ cdef class RowLayout:
         except UnicodeDecodeError as e:
             raise DecodeError(f"row: a text column is not valid UTF-8: {e}") from None
         return out
+
+    def scan_decoded(self, store, lo, hi, int64_t ts, Py_ssize_t limit, bint reverse=False,
+                     bint with_keys=False):
+        """One batch of a table scan, decoded in place: the rows of ``store`` (an MvccStore or
+        ShardMap) with lo <= key < hi at ts, at most ``limit``, values decoded with this
+        layout straight from the store's memory (no intermediate bytes objects).
+
+        Returns ``(rows, keys, resume)``: the decoded value tuples; the raw keys (bytes) when
+        ``with_keys``, else None; and where the next batch starts (pass it as ``lo``, or as
+        ``hi`` when reverse), None when the range is exhausted. A ts that is not readable at
+        once goes through the store's own scan, which waits for the watermark or raises.
+        """
+        cdef bytes lo_b = _as_encoded(lo)
+        cdef bytes hi_b = _as_encoded(hi)
+        cdef BorrowedBatch batch
+        cdef _CMvccStore* one = NULL
+        cdef _CShardMap* many = NULL
+        cdef string_view lo_v = string_view(PyBytes_AS_STRING(lo_b), <size_t>PyBytes_GET_SIZE(lo_b))
+        cdef string_view hi_v = string_view(PyBytes_AS_STRING(hi_b), <size_t>PyBytes_GET_SIZE(hi_b))
+        cdef Py_ssize_t i, n
+        cdef Numeric num
+        cdef object t, k
+        if limit <= 0:
+            raise ValueError("limit must be > 0")
+        impl = getattr(store, "_impl", store)
+        cap = impl._capsule()
+        if type(impl).__name__ == "ShardMap":
+            many = <_CShardMap*>PyCapsule_GetPointer(cap, b"dsql.storage.ShardMap")
+        else:
+            one = <_CMvccStore*>PyCapsule_GetPointer(cap, b"dsql.storage.MvccStore")
+        for attempt in range(2):
+            with nogil:
+                if many != NULL:
+                    scan_batch(many[0], lo_v, hi_v, ts, <size_t>limit, reverse, &batch)
+                else:
+                    scan_batch(one[0], lo_v, hi_v, ts, <size_t>limit, reverse, &batch)
+            if batch.status == 0:
+                break
+            impl.scan(lo_b, hi_b, ts, 1, reverse)  # waits for the watermark, or raises
+        else:
+            raise RuntimeError("scan_decoded: the store stayed unreadable at this timestamp")
+        n = <Py_ssize_t>batch.rows.size()
+        rows = PyList_New(n)
+        keys = PyList_New(n) if with_keys else None
+        try:
+            for i in range(n):
+                t = self._get_at(batch.rows[i].value.data(), batch.rows[i].value.size(), &num)
+                Py_INCREF(t)
+                PyList_SET_ITEM(rows, i, t)
+                if with_keys:
+                    k = PyBytes_FromStringAndSize(batch.rows[i].key.data(),
+                                                  <Py_ssize_t>batch.rows[i].key.size())
+                    Py_INCREF(k)
+                    PyList_SET_ITEM(keys, i, k)
+        except UnicodeDecodeError as e:
+            raise DecodeError(f"row: a text column is not valid UTF-8: {e}") from None
+        resume = _buf_bytes(&batch.resume) if batch.more else None
+        return rows, keys, resume
 
 
 def successor(lo: bytes) -> bytes:

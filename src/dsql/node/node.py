@@ -194,6 +194,18 @@ class Node:
             self.storage.advance_watermark(self._sequencer.watermark)
         return ts
 
+    def heartbeat(self) -> int:
+        """Advances the storage watermark while nobody writes: the adjudicators promise that
+        nothing will commit at or below a fresh timestamp (unless a commit at or below it is in
+        flight, which advances the watermark itself when applied). Returns the watermark. For
+        components in other processes this runs on a timer; in-process, begin() does the same
+        on demand, so no read ever waits for a tick."""
+        if self._closed:
+            raise NodeClosed("the database is closed")
+        self._sequencer.promise(self.clock.timestamp(), self._adjudicator.promise_through)
+        self.storage.advance_watermark(self._sequencer.watermark)
+        return self.storage.watermark
+
     def commit(self, start_ts: int, writes: Sequence[Write], claims: Sequence[Claim]) -> int:
         """Decides, journals and applies one transaction; returns its commit ts once durable.
         Raises CommitConflict (40001, OC000) and the adjudicator's other errors."""
