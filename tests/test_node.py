@@ -16,7 +16,7 @@ import pytest
 
 from dsql import clock as dclock
 from dsql.adjudicator import CommitConflict, Kind
-from dsql.node.node import Node, NodeClosed, NodeOptions
+from dsql.node.node import Node, NodeClosed, NodeFailed, NodeOptions
 
 FULL = Kind.FULL
 SHARDED = NodeOptions(storage_splits=(b"m",), adjudicator_splits=(b"g", b"t"))
@@ -178,3 +178,23 @@ def test_heartbeat_advances_the_watermark_while_idle(tmp_path: Path) -> None:
         assert after >= clock.now().estimate
         # A commit after the heartbeat lands above it.
         assert put(node, {b"a": b"2"}) > after
+
+
+def test_a_durable_commit_that_cannot_be_applied_stops_the_node(tmp_path: Path) -> None:
+    """Storage must never fall behind the journal silently: the node fails, reopening
+    recovers the commit from the journal."""
+    path = tmp_path / "db"
+    node = Node.open(path)
+    put(node, {b"a": b"1"})
+
+    def broken(commit_ts: int, writes: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    node._crossbar.deliver = broken  # type: ignore[method-assign]
+    with pytest.raises(NodeFailed, match="durable but could not be applied"):
+        put(node, {b"b": b"2"})
+    with pytest.raises(NodeFailed):
+        node.begin()
+    node.close()
+    with Node.open(path) as again:
+        assert dict(again.scan_all(b"", b"", again.begin())) == {b"a": b"1", b"b": b"2"}

@@ -55,6 +55,13 @@ class NodeClosed(DsqlError):
     sqlstate = "57P01"  # admin_shutdown
 
 
+class NodeFailed(DsqlError):
+    """A durable commit could not be applied to storage: storage no longer matches the journal,
+    so the node refuses further work; reopening the data directory recovers it."""
+
+    sqlstate = "XX000"  # internal_error
+
+
 @dataclass(frozen=True)
 class NodeOptions:
     """How a node runs. The defaults are the embedded database's."""
@@ -105,6 +112,7 @@ class Node:
                                     next_lsn=lambda: journal.durable_lsn + 1)
         self._checkpoint_lock = threading.Lock()
         self._closed = False
+        self._failed: NodeFailed | None = None
         # Reads: straight to storage (they wait for the watermark themselves).
         self.get = storage.get
         self.get_many = storage.get_many
@@ -183,12 +191,17 @@ class Node:
             return storage, manifest, refused
         return cls._new_storage(opts, 0), None, refused
 
+    def _check_open(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+        if self._closed:
+            raise NodeClosed("the database is closed")
+
     # -- transactions --------------------------------------------------------------------------
     def begin(self) -> int:
         """A snapshot timestamp: above every commit acknowledged so far, made readable at once
         unless a commit at or below it is still in flight (reads then wait for it)."""
-        if self._closed:
-            raise NodeClosed("the database is closed")
+        self._check_open()
         ts = self.clock.timestamp()
         if self._sequencer.promise(ts, self._adjudicator.promise_through):
             self.storage.advance_watermark(self._sequencer.watermark)
@@ -200,8 +213,7 @@ class Node:
         flight, which advances the watermark itself when applied). Returns the watermark. For
         components in other processes this runs on a timer; in-process, begin() does the same
         on demand, so no read ever waits for a tick."""
-        if self._closed:
-            raise NodeClosed("the database is closed")
+        self._check_open()
         self._sequencer.promise(self.clock.timestamp(), self._adjudicator.promise_through)
         self.storage.advance_watermark(self._sequencer.watermark)
         return self.storage.watermark
@@ -209,8 +221,7 @@ class Node:
     def commit(self, start_ts: int, writes: Sequence[Write], claims: Sequence[Claim]) -> int:
         """Decides, journals and applies one transaction; returns its commit ts once durable.
         Raises CommitConflict (40001, OC000) and the adjudicator's other errors."""
-        if self._closed:
-            raise NodeClosed("the database is closed")
+        self._check_open()
 
         def decide() -> tuple[Result, int | None]:
             result = self._adjudicate(start_ts, claims)
@@ -222,12 +233,22 @@ class Node:
         assert commit_ts is not None
         try:
             lsn = self.journal.append(commit_ts, writes)
-            self._sequencer.journaled(commit_ts, lsn)
-            self._crossbar.deliver(commit_ts, writes)
-        finally:
-            # Applied, or never durable (then never acknowledged): either way no longer in
-            # flight, so readers are not held back by it.
+        except BaseException:
+            # Never durable, so never acknowledged: it leaves the in-flight set so that readers
+            # are not held back by it.
             self.storage.advance_watermark(self._sequencer.finish(commit_ts))
+            raise
+        self._sequencer.journaled(commit_ts, lsn)
+        try:
+            self._crossbar.deliver(commit_ts, writes)
+        except BaseException as e:
+            # Durable but not in storage: the watermark must never pass it. Stop the node;
+            # reopening replays the journal.
+            self._failed = NodeFailed(
+                f"commit at ts {commit_ts} is durable but could not be applied to storage: {e}; "
+                "reopen the database to recover it")
+            raise self._failed from e
+        self.storage.advance_watermark(self._sequencer.finish(commit_ts))
         return commit_ts
 
     @property
@@ -282,4 +303,4 @@ class Node:
         self.close()
 
 
-__all__ = ["Claim", "Kind", "Node", "NodeClosed", "NodeOptions", "OpenReport"]
+__all__ = ["Claim", "Kind", "Node", "NodeClosed", "NodeFailed", "NodeOptions", "OpenReport"]
