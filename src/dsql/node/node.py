@@ -109,7 +109,8 @@ class Node:
             self._adjudicate = single.adjudicate
         self._adjudicator.promise_through(watermark)
         self._sequencer = Sequencer(watermark=watermark,
-                                    next_lsn=lambda: journal.durable_lsn + 1)
+                                    next_lsn=lambda: journal.durable_lsn + 1,
+                                    promise_through=self._adjudicator.promise_through)
         self._checkpoint_lock = threading.Lock()
         self._closed = False
         self._failed: NodeFailed | None = None
@@ -203,7 +204,7 @@ class Node:
         unless a commit at or below it is still in flight (reads then wait for it)."""
         self._check_open()
         ts = self.clock.timestamp()
-        if self._sequencer.promise(ts, self._adjudicator.promise_through):
+        if self._sequencer.promise(ts):
             self.storage.advance_watermark(self._sequencer.watermark)
         return ts
 
@@ -214,7 +215,7 @@ class Node:
         components in other processes this runs on a timer; in-process, begin() does the same
         on demand, so no read ever waits for a tick."""
         self._check_open()
-        self._sequencer.promise(self.clock.timestamp(), self._adjudicator.promise_through)
+        self._sequencer.promise(self.clock.timestamp())
         self.storage.advance_watermark(self._sequencer.watermark)
         return self.storage.watermark
 

@@ -30,15 +30,20 @@ T = TypeVar("T")
 
 
 class Sequencer:
-    def __init__(self, *, watermark: int, next_lsn: Callable[[], int]) -> None:
+    def __init__(self, *, watermark: int, next_lsn: Callable[[], int],
+                 promise_through: Callable[[int], int]) -> None:
         """`watermark`: where storage stands now; `next_lsn()`: a lower bound on the lsn of the
-        next journal record (the journal's durable lsn + 1)."""
+        next journal record (the journal's durable lsn + 1); `promise_through(ts)`: asks the
+        adjudicators to promise nothing commits at or below ts and returns the promise in force
+        (lower while a prepared vote holds a lower proposal)."""
         self._lock = threading.Lock()
         self._watermark = watermark
         self._high = watermark  # highest timestamp decided or promised
+        self._wanted = watermark  # highest timestamp a reader asked for
         self._pending: dict[int, int] = {}  # commit ts > watermark -> lowest possible lsn
         self._in_flight: set[int] = set()
         self._next_lsn = next_lsn
+        self._promise_through = promise_through
 
     @property
     def watermark(self) -> int:
@@ -68,18 +73,15 @@ class Sequencer:
             self._in_flight.discard(commit_ts)
             return self._advance_locked()
 
-    def promise(self, ts: int, promise_through: Callable[[int], int]) -> bool:
-        """Makes `ts` readable at once when no commit at or below it is in flight: asks the
-        adjudicators to promise nothing commits at or below ts (they answer with the promise
-        in force, lower when a prepared vote holds a lower proposal), then advances the
-        watermark. Returns False when `ts` must wait for an in-flight commit or a vote."""
+    def promise(self, ts: int) -> bool:
+        """Makes `ts` readable: at once when no commit at or below it is in flight (the
+        adjudicators promise through ts and the watermark advances), otherwise as soon as the
+        in-flight commits at or below it finish (finish() makes the promise then). Returns
+        whether the watermark reached ts now."""
         with self._lock:
             if ts <= self._watermark:
                 return True
-            if self._in_flight and min(self._in_flight) <= ts:
-                return False
-            promised = min(ts, promise_through(ts))
-            self._high = max(self._high, promised)
+            self._wanted = max(self._wanted, ts)
             self._advance_locked()
             return self._watermark >= ts
 
@@ -96,7 +98,12 @@ class Sequencer:
             return len(self._in_flight)
 
     def _advance_locked(self) -> int:
-        target = min(self._in_flight) - 1 if self._in_flight else self._high
+        oldest = min(self._in_flight) if self._in_flight else None
+        if self._wanted > self._high and (oldest is None or oldest > self._wanted):
+            # A reader waits for a timestamp nothing in flight precedes: promise it.
+            promised = min(self._wanted, self._promise_through(self._wanted))
+            self._high = max(self._high, promised)
+        target = oldest - 1 if oldest is not None else self._high
         if target > self._watermark:
             self._watermark = target
             for ts in [t for t in self._pending if t <= target]:
