@@ -15,6 +15,7 @@
 
 #include "bindings.h"
 #include "common/crc32c.h"
+#include "journal/append_load.h"
 #include "journal/journal.h"
 #include "journal/recovery.h"
 
@@ -191,6 +192,35 @@ void bind(py::module_& m) {
            },
            py::arg("commit_ts"), py::arg("writes"),
            "Appends one record; returns its lsn once it is durable.")
+      .def("_append_load",
+           [](Journal& j, int committers, int64_t duration_ns, int64_t first_ts,
+              py::handle writes) {
+             if (committers <= 0 || duration_ns <= 0) {
+               throw py::value_error("committers and duration_ns must be > 0");
+             }
+             // Keep the bytes alive and view them; the load runs without the GIL.
+             py::list held;
+             std::vector<WriteView> views;
+             for (py::handle pair : writes) {
+               auto t = pair.cast<py::tuple>();
+               held.append(t);
+               WriteView w;
+               w.key = bytes_view(t[0].ptr(), "key", views.size());
+               w.tombstone = t[1].is_none();
+               if (!w.tombstone) w.value = bytes_view(t[1].ptr(), "value", views.size());
+               views.push_back(w);
+             }
+             AppendLoadResult r;
+             {
+               py::gil_scoped_release release;
+               r = run_append_load(j, committers, duration_ns, first_ts, views);
+             }
+             return py::make_tuple(r.appends, r.elapsed_ns, r.late_acks);
+           },
+           py::arg("committers"), py::arg("duration_ns"), py::arg("first_ts"),
+           py::arg("writes"),
+           "Benchmark load: committers C++ threads appending for duration_ns; returns "
+           "(appends, elapsed_ns, late_acks).")
       .def("wait_durable", [](const Journal& j, uint64_t lsn, int64_t timeout_ns) {
              if (timeout_ns < 0) throw py::value_error("timeout_ns must be >= 0");
              py::gil_scoped_release release;
