@@ -13,6 +13,7 @@ This is test machinery, not the engine's parser (which will be sqlglot-based).
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,9 +71,10 @@ def tokenize(sql: str) -> list[Tok]:
 
 # -- tree ---------------------------------------------------------------------------------------
 
-class Node:
+class Node(ABC):
+    @abstractmethod
     def bind(self, ctx: ValueContext) -> tuple[SqlType, Callable[[], Any]]:
-        raise NotImplementedError
+        """The node's result type and a closure computing its value."""
 
 
 @dataclass
