@@ -80,7 +80,8 @@ def _apply(node: exp.Expression, cat: Catalog, sp: list[str], ec: ExecContext,
         if kind == "INDEX":
             return _create_index(node, cat, sp, ec, notices)
         if kind == "SCHEMA":
-            name = node.this.name if isinstance(node.this, exp.Table) else node.this.this.name
+            name = (node.this.db or node.this.name) if isinstance(node.this, exp.Table) \
+                else node.this.this.name
             if name in cat.schemas:
                 if node.args.get("exists"):
                     _notice(notices, f'schema "{name}" already exists, skipping')
@@ -211,8 +212,9 @@ def _create_table(node: exp.Create, cat: Catalog, sp: list[str], notices: list[A
     for ids in uniques:
         cnames = "_".join(next(c.name for c in cols if c.id == i) for i in ids)
         iname = _unique_name(cat, schema, f"{name}_{cnames}_key")
-        cat.indexes[cat.allocate_id()] = Index(cat.next_id - 1, schema, iname, tid,
-                                               [IndexColumn(i) for i in ids], True, True)
+        iid = cat.allocate_id()
+        cat.indexes[iid] = Index(iid, schema, iname, tid, [IndexColumn(i) for i in ids], True,
+                                 True)
     codec_for(table)
     return True
 
@@ -269,7 +271,7 @@ def _create_index(node: exp.Create, cat: Catalog, sp: list[str], ec: ExecContext
 def _drop(node: exp.Drop, cat: Catalog, sp: list[str], notices: list[Any]) -> bool:
     kind = (node.args.get("kind") or "").upper()
     exists = bool(node.args.get("exists"))
-    targets = node.expressions or [node.this]
+    targets = node.args.get("tables") or node.expressions or [node.this]
     changed = False
     for t in targets:
         if kind == "TABLE":
@@ -297,7 +299,7 @@ def _drop(node: exp.Drop, cat: Catalog, sp: list[str], notices: list[Any]) -> bo
             del cat.indexes[found.id]
             changed = True
         elif kind == "SCHEMA":
-            name = t.name
+            name = t.db or t.name
             if name not in cat.schemas:
                 if exists:
                     _notice(notices, f'schema "{name}" does not exist, skipping')
@@ -353,7 +355,7 @@ def _alter(node: exp.Alter, cat: Catalog, sp: list[str], ec: ExecContext) -> boo
                 table.checks.append(Check(f"{table.name}_{col.name}_check", ck))
             table.layouts.append(table.layouts[-1] + [col.id])
         elif isinstance(act, exp.Drop):
-            for cn in act.expressions or [act.this]:
+            for cn in act.args.get("tables") or act.expressions or [act.this]:
                 c = table.column(cn.name)
                 if c is None:
                     if act.args.get("exists"):

@@ -94,7 +94,13 @@ class Compiler:
                 return hit
         handler = _HANDLERS.get(type(e))
         if handler is not None:
-            return handler(self, e)
+            b = handler(self, e)
+            if e.args.get("negate") and b.type.oid == r.BOOL.oid:
+                f = b.fn
+                if b.const:
+                    return const(r.BOOL, None if b.value is None else not b.value)
+                return Bound(r.BOOL, lambda row, p: None if (v := f(row, p)) is None else not v)
+            return b
         if isinstance(e, exp.Func):
             return self._function(e)
         raise FeatureNotSupported(f"expression {e.key.upper()} is not supported: {e.sql()}")

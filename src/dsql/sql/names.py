@@ -27,9 +27,11 @@ def sqltype_of(dt: exp.Expression) -> SqlType:
     mods = [int(x) for x in m.group(2).split(",")] if m.group(2) else []
     if m.group(4):
         name = f"{name} {m.group(4).lower()}"
-    if m.group(3):
-        name += "[]"
     name = _SQLGLOT_NAMES.get(name, name)
+    if m.group(3):
+        if name != "text":
+            raise FeatureNotSupported(f"array type {name}[] is not supported")
+        name += "[]"
     return r.lookup_type(name, mods)
 
 

@@ -159,6 +159,7 @@ def _from_item(b: Binder, node: exp.Expression) -> FromItem:
 def _function_table(b: Binder, node: exp.Table) -> FromItem:
     f = node.this
     name = (f.name if isinstance(f, exp.Anonymous) else f.sql_name()).lower()
+    name = {"exploding_generate_series": "generate_series"}.get(name, name)
     if name not in ("generate_series",):
         raise FeatureNotSupported(f"function {name} in FROM is not supported")
     args = [b.compiler.compile(a) for a in f.expressions] if isinstance(f, exp.Anonymous) \
