@@ -472,10 +472,14 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
     lock: Kind | None = None
     if locks:
         lk = locks[0]
-        lock = Kind.FULL if lk.args.get("update") else Kind.KEYSHARE
-        if not lk.args.get("update") and "KEY SHARE" not in lk.sql().upper():
-            raise FeatureNotSupported(f"{lk.sql()} is not supported; use FOR UPDATE or "
-                                      "FOR KEY SHARE")
+        upd, key = bool(lk.args.get("update")), bool(lk.args.get("key"))
+        if upd:
+            lock = Kind.NONKEY if key else Kind.FULL
+        elif key:
+            lock = Kind.KEYSHARE
+        else:
+            raise FeatureNotSupported("SELECT ... FOR SHARE is not supported; use FOR UPDATE "
+                                      "or FOR KEY SHARE")
     where = conjuncts(sel.args["where"].this) if sel.args.get("where") else []
     item, rest = plan_from(b, sel, where, lock)
     scope = item.scope

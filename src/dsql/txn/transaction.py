@@ -37,7 +37,8 @@ MAX_SCAN_BATCH = 1024
 
 class Transaction:
     __slots__ = ("db", "start_ts", "catalog", "writes", "claims", "rows", "bytes", "limits",
-                 "started_s", "read_only", "ddl", "dml", "new_catalog", "_sorted", "node")
+                 "started_s", "read_only", "ddl", "dml", "new_catalog", "_sorted", "node",
+                 "base_version")
 
     def __init__(self, db: Database, start_ts: int, limits: Limits, read_only: bool = False,
                  catalog: Catalog | None = None) -> None:
@@ -45,6 +46,7 @@ class Transaction:
         self.node = db.node
         self.start_ts = start_ts
         self.catalog = catalog if catalog is not None else db.catalogs.at(start_ts)
+        self.base_version = self.catalog.version  # the snapshot's catalog (before own DDL)
         self.writes: dict[bytes, bytes | None] = {}
         self.claims: dict[bytes, Kind] = {}
         self.rows: set[bytes] = set()  # row keys modified (index entries are not counted)
@@ -160,6 +162,6 @@ class Transaction:
             return self.node.commit(self.start_ts, list(self.writes.items()),
                                     list(self.claims.items()))
         except CommitConflict:
-            if self.db.catalogs.latest.version != self.catalog.version:
+            if self.db.catalogs.latest.version != self.base_version:
                 raise SchemaConflict() from None
             raise
