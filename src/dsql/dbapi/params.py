@@ -1,4 +1,7 @@
-"""psycopg-style placeholders (`%s`, `%(name)s`, `%%`) -> PostgreSQL's `$n`, cached per text."""
+"""psycopg-style placeholders (`%s`, `%(name)s`, `%%`) -> PostgreSQL's `$n`, cached per text.
+
+As in psycopg, every `%` of a query with parameters is a placeholder or `%%`, also inside
+string literals."""
 
 from __future__ import annotations
 
@@ -16,20 +19,8 @@ def convert(query: str) -> tuple[str, tuple[str, ...] | int]:
     names: list[str] = []
     positional = 0
     i, n = 0, len(query)
-    quote = None
     while i < n:
         c = query[i]
-        if quote is not None:
-            out.append(c)
-            if c == quote:
-                quote = None
-            i += 1
-            continue
-        if c in ("'", '"'):
-            quote = c
-            out.append(c)
-            i += 1
-            continue
         if c == "%" and i + 1 < n:
             nxt = query[i + 1]
             if nxt == "%":
