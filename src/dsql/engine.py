@@ -40,6 +40,10 @@ class Database:
         self.limits = options.limits
         ts = node.begin()
         self.catalogs = CatalogCache(node.get, ts)
+        # the newest acknowledged commit: a snapshot at it sees every acknowledged commit, and
+        # costs no call into the node (read-only autocommit statements read at it)
+        self.last_commit_ts = ts
+        self._commit_lock = threading.Lock()
         # hidden row ids: unique within this process, and above any earlier process's
         self._rowids = itertools.count(time.time_ns() >> 4)
         self.plans: dict[Any, Any] = {}
@@ -62,6 +66,11 @@ class Database:
             db = cls(key, node, opts)
             _open[key] = db
             return db
+
+    def note_commit(self, commit_ts: int) -> None:
+        with self._commit_lock:
+            if commit_ts > self.last_commit_ts:
+                self.last_commit_ts = commit_ts
 
     def next_rowid(self) -> int:
         return next(self._rowids)

@@ -114,12 +114,17 @@ def param_type(v: Any) -> r.SqlType:
 
 
 class _Cached:
-    __slots__ = ("ast", "plan", "catalog_version", "ctx_gen", "kind", "param_types")
+    __slots__ = ("ast", "plan", "catalog_version", "ctx_gen", "kind", "param_types", "point",
+                 "columns")
 
     def __init__(self, ast: exp.Expression, plan: Plan, catalog_version: int, ctx_gen: int,
                  param_types: list[r.SqlType]) -> None:
         self.ast, self.plan, self.catalog_version = ast, plan, catalog_version
         self.ctx_gen, self.kind, self.param_types = ctx_gen, plan.kind, param_types
+        self.point = getattr(plan, "point", None)
+        cols = plan.columns
+        self.columns = None if cols is None else [
+            Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols]
 
 
 _DML = (exp.Insert, exp.Update, exp.Delete)
@@ -143,6 +148,7 @@ class Session:
         self._cancel = False
         self._changes: dict[str, str] = {}
         self.closed = False
+        self._get = db.node.get
 
     # -- the API --------------------------------------------------------------------------------
     @property
@@ -189,6 +195,14 @@ class Session:
         key = (sql, *map(type, params)) if params else sql
         cached = self._plans.get(key)
         if cached is not None and cached.ctx_gen == self._ctx_gen:
+            point = cached.point
+            if point is not None and self.txn is None:
+                # an autocommit primary-key lookup: read at the watermark, no transaction
+                db = self.db
+                ts = db.last_commit_ts
+                if db.catalogs.at(ts).version == cached.catalog_version:
+                    rows = point(params, self._get, ts)
+                    return StatementResult(cached.columns, rows, f"SELECT {len(rows)}", [], {})
             return self._run_cached(cached, params)
         util = utility.classify(sql)
         if util is not None:
@@ -215,7 +229,8 @@ class Session:
         implicit = txn is None
         if txn is None:
             node = self.db.node
-            ts = node.watermark if cached.kind == "query" and not plan.locks else node.begin()
+            ts = self.db.last_commit_ts if cached.kind == "query" and not plan.locks \
+                else node.begin()
             txn = Transaction(self.db, ts, self._limits)
         try:
             if txn.catalog.version != cached.catalog_version:
@@ -231,7 +246,7 @@ class Session:
             return self.txn, False
         node = self.db.node
         reads = isinstance(ast, _QUERY) and not ast.args.get("locks")
-        ts = node.watermark if reads else node.begin()
+        ts = self.db.last_commit_ts if reads else node.begin()
         return Transaction(self.db, ts, self._limits), True
 
     def _execute_in(self, txn: Transaction, implicit: bool, plan: Plan,

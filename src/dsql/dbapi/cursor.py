@@ -26,13 +26,21 @@ class Cursor:
         self.rowcount = -1
         self.statusmessage: str | None = None
         self.closed = False
+        self._desc_of: object = None
+        self._desc: list[tuple[Any, ...]] = []
 
     def execute(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None
                 ) -> Cursor:
         conn = self.connection
         if self.closed or conn.closed:
             raise InterfaceError("the cursor is closed")
-        sql, values = dbparams.bind(query, params) if params is not None else (query, ())
+        if type(params) is tuple or type(params) is list:
+            sql, n = dbparams.convert(query)
+            if n != len(params):
+                sql, values = dbparams.bind(query, params)  # raises the right error
+            values = params
+        else:
+            sql, values = dbparams.bind(query, params) if params is not None else (query, ())
         session = conn.session
         try:
             if not conn.autocommit and not session.in_block:
@@ -45,8 +53,10 @@ class Cursor:
             self.description = None
             self._rows = []
         else:
-            self.description = [(c.name, c.type_oid, None, None, None, None, None)
-                                for c in cols]
+            if cols is not self._desc_of:
+                self._desc_of = cols
+                self._desc = [(c.name, c.type_oid, None, None, None, None, None) for c in cols]
+            self.description = self._desc
             self._rows = res.rows
         self._pos = 0
         tag = res.command_tag

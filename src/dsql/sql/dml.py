@@ -78,7 +78,8 @@ class TableWriter:
             if fn(row, ()) is False:
                 raise CheckViolation(
                     f'new row for relation "{self.table.name}" violates check constraint '
-                    f'"{name}"', detail=f"Failing row contains ({self._fmt(row, range(len(row)))}).")
+                    f'"{name}"',
+                    detail=f"Failing row contains ({self._fmt(row, range(len(row)))}).")
 
     def key_of(self, ec: ExecContext, row: Row) -> bytes:
         if self.codec.hidden_rowid:

@@ -44,8 +44,8 @@ TIME_FUNCTIONS = {"now", "current_timestamp", "transaction_timestamp", "statemen
 VOLATILE = {"random", "clock_timestamp", "gen_random_uuid", "timeofday"}
 _DATETIME = {r.DATE.oid, r.TIME.oid, r.TIMESTAMP.oid, r.TIMESTAMPTZ.oid, r.INTERVAL.oid}
 _SPECIAL_FUNCS = {exp.CurrentTimestamp: "now", exp.CurrentVersion: "version",
-                  exp.CurrentSchema: "current_schema", exp.CurrentUser: "current_user", exp.CurrentDate: "current_date",
-                  exp.CurrentTime: "localtime"}
+                  exp.CurrentSchema: "current_schema", exp.CurrentUser: "current_user",
+                  exp.CurrentDate: "current_date", exp.CurrentTime: "localtime"}
 
 
 @dataclass

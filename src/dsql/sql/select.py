@@ -20,7 +20,7 @@ from dsql.catalog.layout import IndexCodec, TableCodec
 from dsql.catalog.objects import Catalog, Table
 from dsql.errors import DatatypeMismatch, FeatureNotSupported
 from dsql.sql import casts
-from dsql.sql.access import Access, choose_access, conjuncts
+from dsql.sql.access import NO_MATCH, Access, PointGet, choose_access, conjuncts
 from dsql.sql.aggregate import GroupBinder, aggregate_rows, contains_aggregate
 from dsql.sql.errors import CardinalityViolation, InvalidColumnReference, UndefinedTable
 from dsql.sql.expr import Bound, Compiler
@@ -602,7 +602,49 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
             except Exception:
                 pass
         cols.append(OutColumn(name, t.oid, t.typmod, toid, cno))
-    return QueryPlan(cols, out_types, run)
+    q = QueryPlan(cols, out_types, run)
+    acc = item.access
+    if (isinstance(acc, PointGet) and acc.exact and not aggregating and not hidden
+            and not distinct and lim is None and off is None and lock is None
+            and all(bd.column is not None for bd in out_bounds)):
+        q.point = _point_reader(acc, [bd.column for bd in out_bounds])  # type: ignore
+    return q
+
+
+def _point_reader(acc: PointGet, positions: list[Any]
+                  ) -> Callable[[Sequence[Any], Callable[[bytes, int], Any], int], list[Row]]:
+    """The whole statement as one closure: key from the parameters, one storage read, one
+    decode, the projection (the cached-plan fast path of a primary-key lookup)."""
+    encode, convs = acc.encode, acc.values
+    decode = acc.codec.decode
+    pick = _picker(positions)
+    if len(convs) == 1:
+        c0 = convs[0]
+
+        def one(params: Sequence[Any], get: Callable[[bytes, int], Any], ts: int) -> list[Row]:
+            v = c0(params)
+            if v is None or v is NO_MATCH:
+                return []
+            key = encode((v,))
+            raw = get(key, ts)
+            return [] if raw is None else [pick(decode(key, raw))]
+        return one
+
+    def many(params: Sequence[Any], get: Callable[[bytes, int], Any], ts: int) -> list[Row]:
+        key = acc.key(params)
+        if key is None:
+            return []
+        raw = get(key, ts)
+        return [] if raw is None else [pick(decode(key, raw))]
+    return many
+
+
+def _picker(positions: list[Any]) -> Callable[[Row], Row]:
+    if len(positions) == 1:
+        i = positions[0]
+        return lambda row: (row[i],)
+    from operator import itemgetter
+    return itemgetter(*positions)  # type: ignore[return-value]
 
 
 def _output_name(e: exp.Expression) -> str:
@@ -643,6 +685,7 @@ class SelectPlan(Plan):
 
     def __init__(self, q: QueryPlan, locks: bool) -> None:
         self.q = q
+        self.point = getattr(q, "point", None)
         self.columns = q.columns
         self.locks = locks
 

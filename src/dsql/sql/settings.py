@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dsql.errors import InvalidParameterValue
-from dsql.errors import UndefinedObject
+from dsql.errors import InvalidParameterValue, UndefinedObject
 
 SERVER_VERSION = "16.4"
 VERSION_STRING = (f"PostgreSQL {SERVER_VERSION} (dsql 0.1.0) on x86_64-pc-linux-gnu, "

@@ -159,8 +159,10 @@ class Transaction:
 
     def _commit(self) -> int:
         try:
-            return self.node.commit(self.start_ts, list(self.writes.items()),
-                                    list(self.claims.items()))
+            ts = self.node.commit(self.start_ts, list(self.writes.items()),
+                                  list(self.claims.items()))
+            self.db.note_commit(ts)
+            return ts
         except CommitConflict:
             if self.db.catalogs.latest.version != self.base_version:
                 raise SchemaConflict() from None
