@@ -294,8 +294,11 @@ class Session:
             self.failed = True
 
     def _time_ctx(self, txn: Transaction) -> ValueContext:
-        ts = _dt.datetime.fromtimestamp(txn.start_ts / 1e9, _dt.timezone.utc)
-        ts = ts.replace(microsecond=(txn.start_ts // 1000) % 1_000_000)
+        # now(): the transaction's start on the wall clock (an autocommit read's snapshot ts
+        # is the newest commit's, which can be older than the statement)
+        wall_ns = max(txn.start_ts, int(txn.started_wall_ns))
+        ts = _dt.datetime.fromtimestamp(wall_ns // 1_000_000_000, _dt.timezone.utc)
+        ts = ts.replace(microsecond=(wall_ns // 1000) % 1_000_000)
         return self._ctx.with_timestamp(ts)
 
     # -- parsing and binding ----------------------------------------------------------------------

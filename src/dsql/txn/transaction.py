@@ -38,7 +38,7 @@ MAX_SCAN_BATCH = 1024
 class Transaction:
     __slots__ = ("db", "start_ts", "catalog", "writes", "claims", "rows", "bytes", "limits",
                  "started_s", "read_only", "ddl", "dml", "new_catalog", "_sorted", "node",
-                 "base_version")
+                 "base_version", "started_wall_ns")
 
     def __init__(self, db: Database, start_ts: int, limits: Limits, read_only: bool = False,
                  catalog: Catalog | None = None) -> None:
@@ -53,6 +53,7 @@ class Transaction:
         self.bytes = 0
         self.limits = limits
         self.started_s = time.monotonic()
+        self.started_wall_ns = time.time_ns()
         self.read_only = read_only
         self.ddl = False
         self.dml = False
