@@ -13,4 +13,6 @@ try:
 except PackageNotFoundError:  # running from a source tree without an install
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+from dsql.dbapi import connect  # noqa: E402  (DB-API 2.0 entry point)
+
+__all__ = ["__version__", "connect"]

@@ -1,0 +1,117 @@
+"""The embedded engine through DB-API, against sqlite3 in the same run.
+
+Point SELECT: `cursor.execute("SELECT ... WHERE id = %s", (k,))` + fetchone on an in-memory
+table of N rows (id int primary key, name text, balance int), against sqlite3 in memory with
+the same rows and shape. Durable UPDATE: single-row autocommit UPDATE on a data directory
+(fdatasync per commit), against sqlite3 in WAL mode with synchronous=FULL on the same disk.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from dsql.bench.harness import Result
+
+import dsql
+
+DESCRIPTION = "DB-API point SELECT and durable autocommit UPDATE against sqlite3"
+
+
+def _rate(fn: Callable[[int], object], keys: list[int], repeats: int) -> float:
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for k in keys:
+            fn(k)
+        best = max(best, len(keys) / (time.perf_counter() - start))
+    return best
+
+
+def _load_dsql(conn: dsql.dbapi.Connection, n: int) -> None:
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE acct (id int PRIMARY KEY, name text, balance int)")
+    for start in range(0, n, 2000):
+        cur.execute("BEGIN")
+        for i in range(start, min(n, start + 2000)):
+            cur.execute("INSERT INTO acct VALUES (%s, %s, %s)", (i, f"name{i}", i % 1000))
+        cur.execute("COMMIT")
+
+
+def _load_sqlite(db: sqlite3.Connection, n: int) -> None:
+    db.execute("CREATE TABLE acct (id integer PRIMARY KEY, name text, balance integer)")
+    db.executemany("INSERT INTO acct VALUES (?, ?, ?)",
+                   ((i, f"name{i}", i % 1000) for i in range(n)))
+    db.commit()
+
+
+def run(quick: bool) -> list[Result]:
+    n = 10_000 if quick else 100_000
+    lookups = 20_000 if quick else 200_000
+    updates = 200 if quick else 2000
+    repeats = 3
+    rnd = random.Random(7)
+    keys = [rnd.randrange(n) for _ in range(lookups)]
+
+    # -- point SELECT, in memory -----------------------------------------------------------------
+    conn = dsql.connect(":memory:", autocommit=True)
+    _load_dsql(conn, n)
+    cur = conn.cursor()
+    q = "SELECT name, balance FROM acct WHERE id = %s"
+
+    def dsql_get(k: int) -> object:
+        cur.execute(q, (k,))
+        return cur.fetchone()
+    assert dsql_get(5) == ("name5", 5)
+    dsql_sel = _rate(dsql_get, keys, repeats)
+    conn.close()
+
+    lite = sqlite3.connect(":memory:")
+    _load_sqlite(lite, n)
+    lcur = lite.cursor()
+    lq = "SELECT name, balance FROM acct WHERE id = ?"
+
+    def lite_get(k: int) -> object:
+        lcur.execute(lq, (k,))
+        return lcur.fetchone()
+    assert lite_get(5) == ("name5", 5)
+    lite_sel = _rate(lite_get, keys, repeats)
+
+    # -- durable single-row autocommit UPDATE ----------------------------------------------------
+    base = Path(tempfile.mkdtemp(prefix="dsql-bench-", dir=str(Path.cwd())))
+    try:
+        uconn = dsql.connect(base / "dsql", autocommit=True)
+        _load_dsql(uconn, 1000)
+        ucur = uconn.cursor()
+        ukeys = [rnd.randrange(1000) for _ in range(updates)]
+
+        def dsql_upd(k: int) -> None:
+            ucur.execute("UPDATE acct SET balance = balance + 1 WHERE id = %s", (k,))
+        dsql_up = _rate(dsql_upd, ukeys, 1)
+        uconn.close()
+
+        ldb = sqlite3.connect(str(base / "lite.db"), isolation_level=None)
+        ldb.execute("PRAGMA journal_mode=WAL")
+        ldb.execute("PRAGMA synchronous=FULL")
+        _load_sqlite(ldb, 1000)
+
+        def lite_upd(k: int) -> None:
+            ldb.execute("UPDATE acct SET balance = balance + 1 WHERE id = ?", (k,))
+        lite_up = _rate(lite_upd, ukeys, 1)
+        ldb.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    return [
+        Result("embedded.point_select", dsql_sel, "ops/s", better="higher", baseline=lite_sel,
+               baseline_name="sqlite3 :memory:", target=">= 0.5x sqlite3",
+               meets_target=dsql_sel >= 0.5 * lite_sel, extra={"rows": n}),
+        Result("embedded.durable_update", dsql_up, "ops/s", better="higher", baseline=lite_up,
+               baseline_name="sqlite3 WAL synchronous=FULL", target=">= 1.0x sqlite3",
+               meets_target=dsql_up >= lite_up, extra={"rows": 1000}),
+    ]

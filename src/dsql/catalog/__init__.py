@@ -1,0 +1,1 @@
+"""The catalog: schemas, tables, columns, indexes; versioned in the store like data."""

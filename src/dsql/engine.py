@@ -1,0 +1,96 @@
+"""A Database: one data directory's node, catalog cache and shared plan cache.
+
+Opened once per data directory per process: `Database.open(path)` twice gives the same object
+(refcounted; `close()` closes the node when the last user closes). ":memory:" is a new
+throwaway database every time. Sessions (dsql.session.Session) are its clients.
+
+Thread-safety: open/close take a module lock; the node and the catalog cache are thread-safe;
+the plan cache is a dict whose entries are immutable (races only recompute a plan).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from dsql.catalog.store import CatalogCache
+from dsql.node.node import MEMORY, Node, NodeOptions
+from dsql.txn.limits import Limits
+
+_open_lock = threading.Lock()
+_open: dict[str, Database] = {}
+PLAN_CACHE_MAX = 2048
+
+
+@dataclass(frozen=True)
+class DatabaseOptions:
+    durability: str = "fdatasync"  # or "unsafe-no-sync" (tests, benchmarks)
+    limits: Limits = field(default_factory=Limits)
+
+
+class Database:
+    def __init__(self, path: str, node: Node, options: DatabaseOptions) -> None:
+        self.path = path
+        self.node = node
+        self.options = options
+        self.limits = options.limits
+        ts = node.begin()
+        self.catalogs = CatalogCache(node.get, ts)
+        # the newest acknowledged commit: a snapshot at it sees every acknowledged commit, and
+        # costs no call into the node (read-only autocommit statements read at it)
+        self.last_commit_ts = ts
+        self._commit_lock = threading.Lock()
+        # hidden row ids: unique within this process, and above any earlier process's
+        self._rowids = itertools.count(time.time_ns() >> 4)
+        self.plans: dict[Any, Any] = {}
+        self._refs = 1
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], options: DatabaseOptions | None = None
+             ) -> Database:
+        opts = options or DatabaseOptions()
+        p = str(path)
+        if p == MEMORY:
+            return cls(p, Node.open(MEMORY, NodeOptions(durability="unsafe-no-sync")), opts)
+        key = os.path.realpath(p)
+        with _open_lock:
+            db = _open.get(key)
+            if db is not None:
+                db._refs += 1
+                return db
+            node = Node.open(p, NodeOptions(durability=opts.durability))
+            db = cls(key, node, opts)
+            _open[key] = db
+            return db
+
+    def note_commit(self, commit_ts: int) -> None:
+        with self._commit_lock:
+            if commit_ts > self.last_commit_ts:
+                self.last_commit_ts = commit_ts
+
+    def next_rowid(self) -> int:
+        return next(self._rowids)
+
+    def cache_plan(self, key: Any, plan: Any) -> None:
+        if len(self.plans) >= PLAN_CACHE_MAX:
+            self.plans.clear()
+        self.plans[key] = plan
+
+    @property
+    def closed(self) -> bool:
+        return self._refs <= 0
+
+    def close(self) -> None:
+        with _open_lock:
+            if self._refs <= 0:
+                return
+            self._refs -= 1
+            if self._refs > 0:
+                return
+            if _open.get(self.path) is self:
+                del _open[self.path]
+        self.node.close()

@@ -1,0 +1,531 @@
+"""A client session: settings, the transaction state machine and statement execution.
+
+    db = Database.open(":memory:")
+    s = Session(db)
+    s.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    s.execute("INSERT INTO t VALUES ($1, $2)", (1, "a"))
+    s.execute("SELECT v FROM t WHERE id = $1", (1,)).rows      # [('a',)]
+
+Transactions (Aurora DSQL): BEGIN takes the snapshot; a statement outside a block runs in its
+own transaction (a read-only statement reads at the storage watermark, which covers every
+acknowledged commit, and commits locally); COMMIT sends the writes and claims to the node
+(40001 OC000 / OC001 on conflict). After an error inside a block every statement but
+ROLLBACK/COMMIT gets 25P02; COMMIT of a failed block rolls back. One DDL statement per
+transaction and no DDL mixed with DML (0A000). Statements never wait for another session.
+
+Plans are cached per session by (statement text, parameter types) and checked against the
+transaction's catalog version; a cached statement does not go through sqlglot again.
+
+Thread-safety: one thread at a time per Session; `cancel` may be called from another thread.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from dsql.engine import Database
+from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
+from dsql.sql import settings as gucs
+from dsql.sql import utility
+from dsql.sql.ddl import DdlPlan
+from dsql.sql.dml import plan_delete, plan_insert, plan_update
+from dsql.sql.errors import (
+    InFailedTransaction,
+    QueryCanceled,
+    ReadOnlyTransaction,
+)
+from dsql.sql.expr import Compiler
+from dsql.sql.plan import ExecContext, Plan
+from dsql.sql.scope import Scope
+from dsql.sql.select import Binder, ParamsWithContext, SelectPlan, plan_query, scalar_subquery
+from dsql.sql.types import registry as r
+from dsql.sql.types.context import ValueContext
+from dsql.sql.types.timezones import timezone_setting
+from dsql.storage.interval import Interval
+from dsql.txn.limits import Limits
+from dsql.txn.transaction import Transaction
+
+__all__ = ["Column", "Prepared", "Session", "StatementResult"]
+
+
+@dataclass
+class Column:
+    name: str
+    type_oid: int
+    typmod: int
+    table_oid: int = 0
+    column_no: int = 0
+
+
+@dataclass
+class Prepared:
+    sql: str
+    param_type_oids: list[int]
+    columns: list[Column] | None
+
+
+@dataclass
+class StatementResult:
+    columns: list[Column] | None
+    rows: list[tuple[Any, ...]]
+    command_tag: str
+    notices: list[DsqlError] = field(default_factory=list)
+    parameter_changes: dict[str, str] = field(default_factory=dict)
+
+
+_PY_TYPES: dict[type, r.SqlType] = {
+    bool: r.BOOL, int: r.INT8, float: r.FLOAT8, Decimal: r.NUMERIC, str: r.UNKNOWN,
+    bytes: r.BYTEA, bytearray: r.BYTEA, memoryview: r.BYTEA, _dt.date: r.DATE,
+    _dt.time: r.TIME, uuid.UUID: r.UUID, Interval: r.INTERVAL, _dt.timedelta: r.INTERVAL,
+    type(None): r.UNKNOWN, dict: r.JSONB, list: r.JSONB,
+}
+
+
+def _adapt(v: Any) -> Any:
+    if isinstance(v, _dt.datetime) and v.tzinfo is not None:
+        return v.astimezone(_dt.timezone.utc)
+    if isinstance(v, _dt.timedelta):
+        return Interval(0, v.days, v.seconds * 1_000_000 + v.microseconds)
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    return v
+
+
+def param_type(v: Any) -> r.SqlType:
+    if isinstance(v, _dt.datetime):
+        return r.TIMESTAMPTZ if v.tzinfo is not None else r.TIMESTAMP
+    t = _PY_TYPES.get(type(v))
+    if t is None:
+        for k, t2 in _PY_TYPES.items():
+            if isinstance(v, k):
+                return t2
+        raise FeatureNotSupported(f"cannot adapt a parameter of type {type(v).__name__}")
+    return t
+
+
+class _Cached:
+    __slots__ = ("ast", "plan", "catalog_version", "ctx_gen", "kind", "param_types", "point",
+                 "columns")
+
+    def __init__(self, ast: exp.Expression, plan: Plan, catalog_version: int, ctx_gen: int,
+                 param_types: list[r.SqlType]) -> None:
+        self.ast, self.plan, self.catalog_version = ast, plan, catalog_version
+        self.ctx_gen, self.kind, self.param_types = ctx_gen, plan.kind, param_types
+        self.point = getattr(plan, "point", None)
+        cols = plan.columns
+        self.columns = None if cols is None else [
+            Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols]
+
+
+_DML = (exp.Insert, exp.Update, exp.Delete)
+_DDL = (exp.Create, exp.Drop, exp.Alter)
+_QUERY = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
+
+
+class Session:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.settings: dict[str, str] = {}
+        self.txn: Transaction | None = None
+        self.in_block = False
+        self.failed = False
+        self._plans: dict[Any, _Cached] = {}
+        self._ctx = ValueContext()
+        self._ctx_gen = 0
+        self._search_path = ["public"]
+        self._limits = db.limits
+        self._block_read_only = False
+        self._cancel = False
+        self._changes: dict[str, str] = {}
+        self.closed = False
+        self._get = db.node.get
+
+    # -- the API --------------------------------------------------------------------------------
+    @property
+    def transaction_status(self) -> str:
+        return "E" if self.failed else ("T" if self.in_block else "I")
+
+    def parameter_status(self) -> dict[str, str]:
+        return {s.name: self._show(s.name) for s in gucs.SETTINGS.values() if s.reported}
+
+    def execute_script(self, sql: str) -> list[StatementResult]:
+        return [self.execute(s) for s in utility.split_statements(sql)]
+
+    def prepare(self, sql: str, param_type_oids: Sequence[int] = ()) -> Prepared:
+        kind = utility.classify(sql)
+        if kind is not None:
+            return Prepared(sql, list(param_type_oids), None)
+        ast = self._parse(sql)
+        n = _count_params(ast)
+        oids = list(param_type_oids) + [0] * max(0, n - len(param_type_oids))
+        types = [r.UNKNOWN if o == 0 else r.type_by_oid(o) for o in oids]
+        cat = self.db.catalogs.latest if self.txn is None else self.txn.catalog
+        plan, _ = self._bind(ast, cat, types)
+        cols = None if plan.columns is None else [Column(c.name, c.type_oid, c.typmod,
+                                                         c.table_oid, c.column_no)
+                                                  for c in plan.columns]
+        return Prepared(sql, [t.oid for t in types], cols)
+
+    def execute_prepared(self, p: Prepared, params: Sequence[object]) -> StatementResult:
+        return self.execute(p.sql, params)
+
+    def cancel(self) -> None:
+        self._cancel = True
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.txn = None
+
+    # -- execution ------------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[object] = ()) -> StatementResult:
+        if self._cancel:
+            self._cancel = False
+            raise QueryCanceled("canceling statement due to user request")
+        key = (sql, *map(type, params)) if params else sql
+        cached = self._plans.get(key)
+        if cached is not None and cached.ctx_gen == self._ctx_gen:
+            point = cached.point
+            if point is not None and self.txn is None:
+                # an autocommit primary-key lookup: read at the watermark, no transaction
+                db = self.db
+                ts = db.last_commit_ts
+                if db.catalogs.at(ts).version == cached.catalog_version:
+                    rows = point(params, self._get, ts)
+                    return StatementResult(cached.columns, rows, f"SELECT {len(rows)}", [], {})
+            return self._run_cached(cached, params)
+        util = utility.classify(sql)
+        if util is not None:
+            return self._utility(util[0], util[1])
+        if self.failed:
+            raise InFailedTransaction()
+        ptypes = [param_type(v) for v in params]
+        ast = self._parse(sql)
+        txn, implicit = self._statement_txn(ast)
+        try:
+            plan, volatile = self._bind(ast, txn.catalog, ptypes)
+            if not volatile:
+                self._plans[key] = _Cached(ast, plan, txn.catalog.version, self._ctx_gen, ptypes)
+            return self._execute_in(txn, implicit, plan, params)
+        except BaseException:
+            self._statement_failed(implicit)
+            raise
+
+    def _run_cached(self, cached: _Cached, params: Sequence[object]) -> StatementResult:
+        if self.failed:
+            raise InFailedTransaction()
+        plan = cached.plan
+        txn = self.txn
+        implicit = txn is None
+        if txn is None:
+            node = self.db.node
+            ts = self.db.last_commit_ts if cached.kind == "query" and not plan.locks \
+                else node.begin()
+            txn = Transaction(self.db, ts, self._limits)
+        try:
+            if txn.catalog.version != cached.catalog_version:
+                plan, _ = self._bind(cached.ast, txn.catalog, cached.param_types)
+                cached.plan, cached.catalog_version = plan, txn.catalog.version
+            return self._execute_in(txn, implicit, plan, params)
+        except BaseException:
+            self._statement_failed(implicit)
+            raise
+
+    def _statement_txn(self, ast: exp.Expression) -> tuple[Transaction, bool]:
+        if self.txn is not None:
+            return self.txn, False
+        node = self.db.node
+        reads = isinstance(ast, _QUERY) and not ast.args.get("locks")
+        ts = self.db.last_commit_ts if reads else node.begin()
+        return Transaction(self.db, ts, self._limits), True
+
+    def _execute_in(self, txn: Transaction, implicit: bool, plan: Plan,
+                    params: Sequence[object]) -> StatementResult:
+        kind = plan.kind
+        if kind != "query":
+            if txn.read_only:
+                raise ReadOnlyTransaction(f"cannot execute {_verb(plan)} in a read-only "
+                                          "transaction")
+            if txn.ddl:
+                raise FeatureNotSupported(
+                    "a transaction may hold only one DDL statement and no DML after it "
+                    "(Aurora DSQL: DDL and DML cannot be mixed)")
+            if kind == "ddl":
+                if txn.dml:
+                    raise FeatureNotSupported(
+                        "DDL cannot be mixed with DML in one transaction (Aurora DSQL)")
+                txn.ddl = True
+            else:
+                txn.dml = True
+        if not implicit:
+            txn.check_age()
+        ps = params
+        if params and any(type(v) in _ADAPT for v in params):
+            ps = tuple(_adapt(v) for v in params)
+        ctx = self._ctx
+        if plan.volatile:
+            ctx = self._time_ctx(txn)
+        ec = ExecContext(txn, ps, ctx, self)
+        if getattr(plan, "subqueries", False):
+            pw = ParamsWithContext(ps)
+            pw.ec = ec
+            ec.params = pw
+        out = plan.execute(ec)
+        if implicit:
+            txn.commit()
+        cols = plan.columns
+        return StatementResult(
+            None if cols is None else [Column(c.name, c.type_oid, c.typmod, c.table_oid,
+                                              c.column_no) for c in cols],
+            out.rows, out.tag, out.notices, {})
+
+    def _statement_failed(self, implicit: bool) -> None:
+        if not implicit and self.in_block:
+            self.failed = True
+
+    def _time_ctx(self, txn: Transaction) -> ValueContext:
+        # now(): the transaction's start on the wall clock (an autocommit read's snapshot ts
+        # is the newest commit's, which can be older than the statement)
+        wall_ns = max(txn.start_ts, int(txn.started_wall_ns))
+        ts = _dt.datetime.fromtimestamp(wall_ns // 1_000_000_000, _dt.timezone.utc)
+        ts = ts.replace(microsecond=(wall_ns // 1000) % 1_000_000)
+        return self._ctx.with_timestamp(ts)
+
+    # -- parsing and binding ----------------------------------------------------------------------
+    def _parse(self, sql: str) -> exp.Expression:
+        try:
+            stmts = sqlglot.parse(sql, dialect="postgres")
+        except (ParseError, TokenError) as e:
+            err = SqlSyntaxError(_parse_message(e, sql))
+            pos = _parse_position(e, sql)
+            if pos is not None:
+                err.position = pos  # type: ignore[attr-defined]
+            raise err from None
+        stmts = [s for s in stmts if s is not None]
+        if len(stmts) != 1:
+            if not stmts:
+                raise SqlSyntaxError("empty statement")
+            raise SqlSyntaxError("cannot insert multiple commands into a prepared statement",
+                                 sqlstate="42601")
+        ast = stmts[0]
+        if isinstance(ast, exp.Command):
+            raise FeatureNotSupported(f"statement {ast.name.upper()} is not supported")
+        return normalize_identifiers(ast, dialect="postgres")
+
+    def _bind(self, ast: exp.Expression, catalog: Any, ptypes: list[r.SqlType]
+              ) -> tuple[Plan, bool]:
+        comp = Compiler(Scope(), self._ctx, ptypes, session=self)
+        b = Binder(catalog, self._search_path, comp)
+        has_sub = [False]
+
+        def sub(node: exp.Expression, c: Compiler) -> Any:
+            has_sub[0] = True
+            return scalar_subquery(b, node, c)
+        comp.subquery_planner = sub
+        plan: Plan
+        if isinstance(ast, _QUERY):
+            locks = bool(ast.args.get("locks"))
+            plan = SelectPlan(plan_query(b, ast), locks)
+        elif isinstance(ast, exp.Insert):
+            plan = plan_insert(b, ast)
+        elif isinstance(ast, exp.Update):
+            plan = plan_update(b, ast)
+        elif isinstance(ast, exp.Delete):
+            plan = plan_delete(b, ast)
+        elif isinstance(ast, _DDL):
+            plan = DdlPlan(ast, b, _ddl_tag(ast))
+        else:
+            raise FeatureNotSupported(f"statement {ast.key.upper()} is not supported")
+        volatile = b.volatile or comp.volatile
+        plan.volatile = volatile
+        plan.catalog_version = catalog.version
+        plan.subqueries = has_sub[0]  # type: ignore[attr-defined]
+        return plan, volatile
+
+    def session_function(self, name: str) -> tuple[r.SqlType, Any] | None:
+        if name == "version":
+            return r.TEXT, gucs.VERSION_STRING
+        if name in ("current_schema",):
+            return r.TEXT, self._search_path[0] if self._search_path else None
+        if name in ("current_database",):
+            return r.TEXT, "postgres"
+        if name in ("current_user", "session_user", "user", "current_role"):
+            return r.TEXT, "postgres"
+        if name == "pg_backend_pid":
+            return r.INT4, id(self) & 0x7FFFFFFF
+        return None
+
+    # -- utility statements ---------------------------------------------------------------------
+    def _utility(self, kind: str, d: dict[str, Any]) -> StatementResult:
+        notices: list[DsqlError] = []
+        if kind == "empty":
+            return StatementResult(None, [], "", [])
+        if kind == "rollback":
+            if not self.in_block:
+                notices.append(_warning("there is no transaction in progress", "25P01"))
+            self._end_block()
+            return StatementResult(None, [], "ROLLBACK", notices)
+        if kind == "commit":
+            if not self.in_block:
+                notices.append(_warning("there is no transaction in progress", "25P01"))
+                return StatementResult(None, [], "COMMIT", notices)
+            if self.failed:
+                self._end_block()
+                return StatementResult(None, [], "ROLLBACK", notices)
+            txn = self.txn
+            assert txn is not None
+            try:
+                txn.commit()
+            finally:
+                self._end_block()
+            return StatementResult(None, [], "COMMIT", notices)
+        if self.failed:
+            raise InFailedTransaction()
+        if kind == "begin":
+            if self.in_block:
+                notices.append(_warning("there is already a transaction in progress", "25001"))
+                return StatementResult(None, [], "BEGIN", notices)
+            ro = d.get("read_only")
+            if ro is None:
+                ro = self._show("default_transaction_read_only") == "on"
+            self.txn = Transaction(self.db, self.db.node.begin(), self._limits, bool(ro))
+            self.in_block = True
+            return StatementResult(None, [], "BEGIN", notices)
+        if kind == "set_transaction":
+            if d.get("session"):
+                if d.get("read_only") is not None:
+                    self.settings["default_transaction_read_only"] = \
+                        "on" if d["read_only"] else "off"
+                return StatementResult(None, [], "SET", notices)
+            if self.txn is not None and d.get("read_only") is not None:
+                if d["read_only"] is False and self.txn.read_only is False:
+                    pass
+                self.txn.read_only = bool(d["read_only"])
+            elif self.txn is None:
+                notices.append(_warning("SET TRANSACTION can only be used in transaction "
+                                        "blocks", "25P01"))
+            return StatementResult(None, [], "SET", notices)
+        if kind == "set":
+            changes = self._set(str(d["name"]), d["value"])
+            return StatementResult(None, [], "SET", notices, changes)
+        if kind == "reset":
+            name = str(d["name"])
+            changes: dict[str, str] = {}
+            names = [s.name for s in gucs.SETTINGS.values() if not s.read_only] \
+                if name.lower() == "all" else [name]
+            for n in names:
+                changes.update(self._set(n, None))
+            return StatementResult(None, [], "RESET", notices, changes)
+        if kind == "show":
+            name = str(d["name"])
+            if name == "all":
+                rows = [(s.name, self._show(s.name), "") for s in gucs.SETTINGS.values()]
+                return StatementResult([Column("name", 25, -1), Column("setting", 25, -1),
+                                        Column("description", 25, -1)], rows, "SHOW", notices)
+            s = gucs.lookup(name)
+            return StatementResult([Column(s.name if s.name != "TimeZone" else "TimeZone",
+                                           25, -1)], [(self._show(s.name),)], "SHOW", notices)
+        raise FeatureNotSupported(f"{kind} is not supported")
+
+    def _end_block(self) -> None:
+        self.txn = None
+        self.in_block = False
+        self.failed = False
+
+    def _show(self, name: str) -> str:
+        s = gucs.lookup(name)
+        if s.name == "transaction_read_only":
+            return "on" if self.txn is not None and self.txn.read_only else "off"
+        return self.settings.get(s.name, s.default)
+
+    def _set(self, name: str, value: str | None) -> dict[str, str]:
+        s = gucs.lookup(name)
+        if s.read_only:
+            from dsql.errors import DsqlError as _E
+            raise _E(f'parameter "{s.name}" cannot be changed', sqlstate="55P02")
+        if value is None:
+            self.settings.pop(s.name, None)
+            shown = s.default
+        else:
+            shown = gucs.normalise(s, value)
+            self.settings[s.name] = shown
+        self._apply_settings()
+        return {s.name: shown} if s.reported else {}
+
+    def _apply_settings(self) -> None:
+        tzname = self._show("TimeZone")
+        tz, name = timezone_setting(tzname)
+        order = self._show("DateStyle").split(",")[1].strip()
+        self._ctx = ValueContext(timezone=tz, timezone_name=name, date_order=order)
+        self._ctx_gen += 1
+        sp = [p.strip().strip('"') for p in self._show("search_path").split(",")]
+        self._search_path = [p for p in sp if p and p != "$user"] or ["public"]
+        self._limits = Limits(int(float(self._show("dsql.max_transaction_rows"))),
+                              int(float(self._show("dsql.max_transaction_bytes"))),
+                              float(self._show("dsql.max_transaction_age_s")))
+        if self.txn is not None:
+            self.txn.limits = self._limits
+
+
+_ADAPT = {_dt.datetime, _dt.timedelta, bytearray, memoryview}
+
+
+def _verb(plan: Plan) -> str:
+    return type(plan).__name__.replace("Plan", "").upper() or "statement"
+
+
+def _warning(msg: str, state: str) -> DsqlError:
+    w = DsqlError(msg, sqlstate=state)
+    w.severity = "WARNING"  # type: ignore[attr-defined]
+    return w
+
+
+def _ddl_tag(ast: exp.Expression) -> str:
+    if isinstance(ast, exp.Create):
+        return f"CREATE {(ast.args.get('kind') or '').upper()}"
+    if isinstance(ast, exp.Drop):
+        return f"DROP {(ast.args.get('kind') or '').upper()}"
+    return "ALTER TABLE"
+
+
+def _count_params(ast: exp.Expression) -> int:
+    n = 0
+    for p in ast.find_all(exp.Parameter, exp.Placeholder):
+        try:
+            n = max(n, int(str(p.this.this if isinstance(p.this, exp.Expression) else p.this)))
+        except (TypeError, ValueError):
+            pass
+    return n
+
+
+def _parse_message(e: Exception, sql: str) -> str:
+    errs = getattr(e, "errors", None)
+    if errs:
+        hl = errs[0].get("highlight")
+        if hl:
+            return f'syntax error at or near "{hl}"'
+    return "syntax error at end of input" if "end" in str(e).lower() else \
+        f"syntax error: {str(e).splitlines()[0][:200]}"
+
+
+def _parse_position(e: Exception, sql: str) -> int | None:
+    errs = getattr(e, "errors", None)
+    if not errs:
+        return None
+    line, col = errs[0].get("line"), errs[0].get("col")
+    if not line or col is None:
+        return None
+    lines = sql.split("\n")
+    pos = sum(len(x) + 1 for x in lines[: line - 1]) + col
+    hl = errs[0].get("highlight") or ""
+    return max(1, pos - len(hl) + 1)

@@ -1,0 +1,290 @@
+"""Aggregation: GROUP BY keys, aggregate functions (count, sum, avg, min, max, bool_and/or,
+string_agg, with DISTINCT and FILTER), and the binder that rewrites the expressions above a
+GROUP BY (select list, HAVING, ORDER BY) to read group keys and aggregate results.
+
+The aggregated row is (group key values..., aggregate results...). Result types follow
+PostgreSQL: count -> bigint; sum(int2/int4) -> bigint, sum(int8/numeric) -> numeric;
+avg(integer types/numeric) -> numeric, avg(float) -> double precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlglot import exp
+
+from dsql.errors import FeatureNotSupported, NumericValueOutOfRange, UndefinedFunction
+from dsql.sql.errors import GroupingError
+from dsql.sql.expr import Bound, Compiler, function_parts
+from dsql.sql.functions import catalog, comparison
+from dsql.sql.types import registry as r
+from dsql.sql.types.registry import SqlType
+
+AGGREGATES = {"count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every",
+              "string_agg"}
+_AGG_CLASSES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.LogicalAnd, exp.LogicalOr,
+                exp.GroupConcat)
+_INT = {r.INT2.oid, r.INT4.oid, r.INT8.oid}
+
+
+def is_aggregate(e: exp.Expression) -> bool:
+    if isinstance(e, _AGG_CLASSES):
+        return True
+    return isinstance(e, exp.Anonymous) and e.name.lower() in AGGREGATES
+
+
+def contains_aggregate(e: exp.Expression) -> bool:
+    return any(is_aggregate(n) for n in e.walk() if isinstance(n, exp.Expression))
+
+
+@dataclass
+class AggSpec:
+    name: str
+    args: list[Bound]
+    distinct: bool
+    result: SqlType
+    make: Callable[[], Any]  # -> accumulator with step(*values) and final()
+    filter: Bound | None = None
+
+
+class _Count:
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def step(self, *vals: Any) -> None:
+        if all(v is not None for v in vals):
+            self.n += 1
+
+    def final(self) -> Any:
+        return self.n
+
+
+class _Fold:
+    """min, max, sum over a catalog operator, bool_and/or, string_agg."""
+
+    __slots__ = ("acc", "fn", "seen")
+
+    def __init__(self, fn: Callable[[Any, Any], Any]) -> None:
+        self.acc: Any = None
+        self.fn = fn
+        self.seen = False
+
+    def step(self, v: Any, *rest: Any) -> None:
+        if v is None:
+            return
+        if not self.seen:
+            self.acc, self.seen = v, True
+        else:
+            self.acc = self.fn(self.acc, v)
+
+    def final(self) -> Any:
+        return self.acc
+
+
+class _IntSum:
+    __slots__ = ("acc", "as_numeric")
+
+    def __init__(self, as_numeric: bool) -> None:
+        self.acc: int | None = None
+        self.as_numeric = as_numeric
+
+    def step(self, v: Any) -> None:
+        if v is not None:
+            self.acc = v if self.acc is None else self.acc + v
+
+    def final(self) -> Any:
+        if self.acc is None:
+            return None
+        if self.as_numeric:
+            return Decimal(self.acc)
+        if not -(1 << 63) <= self.acc < (1 << 63):
+            raise NumericValueOutOfRange("bigint out of range")
+        return self.acc
+
+
+class _Avg:
+    __slots__ = ("sum", "n", "add", "div", "to_sum")
+
+    def __init__(self, add: Callable[[Any, Any], Any], div: Callable[[Any, Any], Any],
+                 to_sum: Callable[[Any], Any]) -> None:
+        self.sum: Any = None
+        self.n = 0
+        self.add, self.div, self.to_sum = add, div, to_sum
+
+    def step(self, v: Any) -> None:
+        if v is None:
+            return
+        v = self.to_sum(v)
+        self.sum = v if self.sum is None else self.add(self.sum, v)
+        self.n += 1
+
+    def final(self) -> Any:
+        return None if self.n == 0 else self.div(self.sum, self.n)
+
+
+class _StringAgg:
+    __slots__ = ("parts", "seps")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.seps: list[str] = []
+
+    def step(self, v: Any, sep: Any = None) -> None:
+        if v is None:
+            return
+        if self.parts:
+            self.seps.append("" if sep is None else sep)
+        self.parts.append(v)
+
+    def final(self) -> Any:
+        if not self.parts:
+            return None
+        out = [self.parts[0]]
+        for s, p in zip(self.seps, self.parts[1:], strict=True):
+            out.append(s)
+            out.append(p)
+        return "".join(out)
+
+
+def make_spec(name: str, args: list[Bound], distinct: bool, compiler: Compiler) -> AggSpec:
+    ctx = compiler.ctx
+    if name == "count":
+        return AggSpec(name, args, distinct, r.INT8, _Count)
+    if not args:
+        raise UndefinedFunction(f"function {name}() does not exist")
+    t = args[0].type
+    if t.oid == r.UNKNOWN.oid:
+        args[0] = compiler.coerce(args[0], r.TEXT, name)
+        t = r.TEXT
+    if name in ("min", "max"):
+        cmp = comparison.compare_fn(t.base)
+        if name == "min":
+            return AggSpec(name, args, distinct, t.base,
+                           lambda: _Fold(lambda a, b: b if cmp(b, a) < 0 else a))
+        return AggSpec(name, args, distinct, t.base,
+                       lambda: _Fold(lambda a, b: b if cmp(b, a) > 0 else a))
+    if name == "sum":
+        if t.oid in _INT:
+            return AggSpec(name, args, distinct, r.NUMERIC if t.oid == r.INT8.oid else r.INT8,
+                           lambda: _IntSum(t.oid == r.INT8.oid))
+        add = catalog.resolve_operator("+", [t.base, t.base])
+        fn = add.bind(ctx)
+        return AggSpec(name, args, distinct, add.result, lambda: _Fold(fn))
+    if name == "avg":
+        if t.oid in _INT or t.oid == r.NUMERIC.oid:
+            addn = catalog.resolve_operator("+", [r.NUMERIC, r.NUMERIC]).bind(ctx)
+            divn = catalog.resolve_operator("/", [r.NUMERIC, r.NUMERIC]).bind(ctx)
+            return AggSpec(name, args, distinct, r.NUMERIC, lambda: _Avg(
+                addn, lambda s, n: divn(s, Decimal(n)), Decimal))
+        if t.oid in (r.FLOAT4.oid, r.FLOAT8.oid):
+            return AggSpec(name, args, distinct, r.FLOAT8,
+                           lambda: _Avg(lambda a, b: a + b, lambda s, n: s / n, float))
+        if t.oid == r.INTERVAL.oid:
+            addi = catalog.resolve_operator("+", [t, t]).bind(ctx)
+            divi = catalog.resolve_operator("/", [t, r.FLOAT8]).bind(ctx)
+            return AggSpec(name, args, distinct, r.INTERVAL,
+                           lambda: _Avg(addi, lambda s, n: divi(s, float(n)), lambda v: v))
+        raise UndefinedFunction(f"function avg({r.format_type(t.base)}) does not exist")
+    if name in ("bool_and", "every", "bool_or"):
+        args[0] = compiler.coerce(args[0], r.BOOL, name)
+        if name == "bool_or":
+            return AggSpec(name, args, distinct, r.BOOL, lambda: _Fold(lambda a, b: a or b))
+        return AggSpec(name, args, distinct, r.BOOL, lambda: _Fold(lambda a, b: a and b))
+    if name == "string_agg":
+        args = [compiler.coerce(a, r.TEXT, name) for a in args]
+        return AggSpec(name, args, distinct, r.TEXT, _StringAgg)
+    raise FeatureNotSupported(f"aggregate {name} is not supported")
+
+
+@dataclass
+class GroupBinder:
+    """Plugged into a Compiler above a GROUP BY: group expressions and aggregates become
+    references into the aggregated row; other column references are 42803."""
+
+    input_compiler: Compiler
+    group_sql: list[str]
+    group_types: list[SqlType]
+    specs: list[AggSpec] = field(default_factory=list)
+    _agg_sql: dict[str, int] = field(default_factory=dict)
+
+    def intercept(self, e: exp.Expression, compiler: Compiler) -> Bound | None:
+        s = e.sql()
+        if s in self.group_sql:
+            i = self.group_sql.index(s)
+            return Bound(self.group_types[i], lambda row, p: row[i], column=i)
+        if is_aggregate(e):
+            k = self._agg_sql.get(s)
+            if k is None:
+                k = len(self.specs)
+                self.specs.append(self._spec(e))
+                self._agg_sql[s] = k
+            i = len(self.group_sql) + k
+            return Bound(self.specs[k].result, lambda row, p: row[i])
+        if isinstance(e, exp.Column):
+            c = self.input_compiler.scope.resolve(e.table or None, e.name)
+            raise GroupingError(f'column "{c.relation}.{c.name}" must appear in the GROUP BY '
+                                "clause or be used in an aggregate function")
+        return None
+
+    def _spec(self, e: exp.Expression) -> AggSpec:
+        filt = None
+        if isinstance(e, exp.Filter):
+            raise FeatureNotSupported("FILTER is not supported")
+        name, raw = function_parts(e)  # type: ignore[arg-type]
+        name = {"logical_and": "bool_and", "logical_or": "bool_or",
+                "group_concat": "string_agg"}.get(name, name)
+        distinct = False
+        if len(raw) == 1 and isinstance(raw[0], exp.Distinct):
+            distinct = True
+            raw = list(raw[0].expressions)
+        if isinstance(e, exp.GroupConcat) and e.args.get("separator") is not None:
+            raw = [e.this, e.args["separator"]]
+            if isinstance(e.this, exp.Distinct):
+                distinct = True
+                raw = [*e.this.expressions, e.args["separator"]]
+        args = [] if (len(raw) == 1 and isinstance(raw[0], exp.Star)) else \
+            [self.input_compiler.compile(a) for a in raw]
+        for a in raw:
+            if contains_aggregate(a):
+                raise GroupingError("aggregate function calls cannot be nested")
+        return AggSpec(**{**make_spec(name, args, distinct, self.input_compiler).__dict__,
+                          "filter": filt})
+
+
+def aggregate_rows(rows: Iterable[Sequence[Any]], params: Sequence[Any],
+                   keys: list[Bound], specs: list[AggSpec], always_one: bool
+                   ) -> Iterator[tuple[Any, ...]]:
+    """Groups `rows`; yields (keys..., results...) per group (one row for no GROUP BY)."""
+    key_fns = [k.fn for k in keys]
+    gkeys = [k.type.group_key for k in keys]
+    groups: dict[Any, tuple[tuple[Any, ...], list[Any], list[set[Any] | None]]] = {}
+    arg_fns = [[a.fn for a in s.args] for s in specs]
+    dgk = [[a.type.group_key for a in s.args] for s in specs]
+    for row in rows:
+        kv = tuple(f(row, params) for f in key_fns)
+        hk = tuple(v if g is None or v is None else g(v) for v, g in zip(kv, gkeys, strict=True))
+        g = groups.get(hk)
+        if g is None:
+            g = (kv, [s.make() for s in specs], [set() if s.distinct else None for s in specs])
+            groups[hk] = g
+        accs, seen = g[1], g[2]
+        for i, fns in enumerate(arg_fns):
+            vals = [f(row, params) for f in fns]
+            sn = seen[i]
+            if sn is not None:
+                dk = tuple(v if gk is None or v is None else gk(v)
+                           for v, gk in zip(vals, dgk[i], strict=True))
+                if dk in sn:
+                    continue
+                sn.add(dk)
+            accs[i].step(*vals)
+    if not groups and always_one:
+        yield tuple(s.make().final() for s in specs)
+        return
+    for kv, accs, _ in groups.values():
+        yield kv + tuple(a.final() for a in accs)

@@ -1,0 +1,49 @@
+"""What every executable statement shares: the execution context and the plan interface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dsql.sql.types.context import ValueContext
+
+if TYPE_CHECKING:
+    from dsql.txn.transaction import Transaction
+
+
+@dataclass
+class OutColumn:
+    name: str
+    type_oid: int
+    typmod: int = -1
+    table_oid: int = 0
+    column_no: int = 0
+
+
+@dataclass
+class ExecContext:
+    txn: Transaction
+    params: Sequence[Any]
+    ctx: ValueContext
+    session: Any = None
+
+
+@dataclass
+class Outcome:
+    rows: list[tuple[Any, ...]]
+    tag: str
+    notices: list[Any] = field(default_factory=list)
+
+
+class Plan:
+    """A bound statement: run it as many times as wanted with other parameters."""
+
+    columns: list[OutColumn] | None = None  # None: returns no rows
+    kind: str = "query"  # "query" (reads only), "dml", "ddl"
+    catalog_version: int = -1
+    volatile: bool = False  # bound to the transaction's time: bind again per execution
+    locks: bool = False  # SELECT ... FOR UPDATE / FOR KEY SHARE (claims keys)
+
+    def execute(self, ec: ExecContext) -> Outcome:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""The query processor's transaction: snapshot, write buffer, claims, commit."""
