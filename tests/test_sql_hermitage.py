@@ -23,10 +23,12 @@ from dsql.engine import Database
 from dsql.errors import DsqlError
 from dsql.session import Session
 
-DATA = Path("/work/shared/data/hermitage_postgres_si.json")
-if not DATA.exists():  # pragma: no cover
-    DATA = Path(__file__).parent / "data" / "hermitage_postgres_si.json"
-DOC: dict[str, Any] = json.loads(DATA.read_text()) if DATA.exists() else {"cases": []}
+# shared/ sits beside the repository (in CI too: a copy beside the clone).
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hermitage_postgres_si.json"
+if not DATA.exists():
+    raise FileNotFoundError(f"{DATA} is missing: the Hermitage cases come from shared/data")
+DOC: dict[str, Any] = json.loads(DATA.read_text())
+assert len(DOC["cases"]) == 20, "Hermitage has 20 cases"
 
 
 def _rows(res: Any) -> list[list[Any]]:
