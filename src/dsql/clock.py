@@ -118,7 +118,8 @@ class Clock:
         global _warned_unsynchronized
         if reading.status == "unknown" and not _warned_unsynchronized:
             _warned_unsynchronized = True
-            log.warning(
+            # INFO: the adjudicator warns once when it orders commits by this clock.
+            log.info(
                 "clock source %s is not synchronized by any time daemon (bound %.3f ms); "
                 "timestamps stay ordered by the hybrid-logical clock",
                 clock.name,
