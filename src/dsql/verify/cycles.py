@@ -479,7 +479,7 @@ def realtime_cycles(g_rt: DepGraph, budget: Budget) -> CycleReport:
             if (v, False) not in members:
                 continue
             back = bfs([(v, False)], lambda s, u=u: s[0] == u,
-                       lambda s: _parity_moves(sub, s), budget)
+                       lambda s, sub=sub: _parity_moves(sub, s), budget)
             if back is None:
                 if budget.exhausted:
                     break

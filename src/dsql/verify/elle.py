@@ -39,7 +39,16 @@ from dataclasses import dataclass, field
 from dsql.verify.anomalies import REALTIME, SI_FORBIDDEN, STRONG_FORBIDDEN, Anomaly
 from dsql.verify.cycles import SEARCH_STEPS_MAX, Budget, realtime_cycles, si_cycles
 from dsql.verify.graph import DepGraph, build_graph
-from dsql.verify.history import FAIL, INFO, OK, HistoryError, Op, Txn, load_history, pair_transactions
+from dsql.verify.history import (
+    FAIL,
+    INFO,
+    OK,
+    HistoryError,
+    Op,
+    Txn,
+    load_history,
+    pair_transactions,
+)
 from dsql.verify.reads import aborted_reads, intermediate_reads, lost_updates
 from dsql.verify.realtime import add_realtime_edges, stale_reads
 from dsql.verify.versions import Observations, infer

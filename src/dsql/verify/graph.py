@@ -95,7 +95,7 @@ def build_graph(obs: Observations) -> DepGraph:
         if t.type != FAIL and (t.type == "ok" or any(
                 v in obs.orders[k].position for k, v in t.appends())):
             g.add_node(t.id)
-    for key, ko in obs.orders.items():
+    for key in obs.orders:
         _add_write_edges(g, obs, key)
     for r in obs.reads:
         if not r.usable:
@@ -126,7 +126,7 @@ def build_graph(obs: Observations) -> DepGraph:
 
 def _add_write_edges(g: DepGraph, obs: Observations, key: Key) -> None:
     ko = obs.orders[key]
-    for a, b in zip(ko.order, ko.order[1:]):
+    for a, b in zip(ko.order, ko.order[1:], strict=False):
         wa, wb = obs.writer[(key, a)], obs.writer[(key, b)]
         g.add(wa, wb, WW, f"on key {key!r}, T{wb} appended {b} right after T{wa}'s {a}")
     if ko.order:

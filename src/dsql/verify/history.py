@@ -35,6 +35,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
 Key = int | str
 ReadValue = tuple[int, ...] | None
 
