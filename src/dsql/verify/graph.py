@@ -91,10 +91,8 @@ class DepGraph:
 def build_graph(obs: Observations) -> DepGraph:
     """ww, wr and rw edges from the observations (see the module docstring)."""
     g = DepGraph()
-    for t in obs.txns.values():
-        if t.type != FAIL and (t.type == "ok" or any(
-                v in obs.orders[k].position for k, v in t.appends())):
-            g.add_node(t.id)
+    for tid in obs.committed:
+        g.add_node(tid)
     for key in obs.orders:
         _add_write_edges(g, obs, key)
     for r in obs.reads:
@@ -121,6 +119,7 @@ def build_graph(obs: Observations) -> DepGraph:
                                     f"({_show(r.full)}), but not {list(values)}, which T{u} "
                                     f"appended and committed")
     assert all(u != v for u, v, _ in g.edges())
+    assert all(obs.txns[u].type != FAIL for u in g.succ)
     return g
 
 

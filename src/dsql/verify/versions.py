@@ -8,8 +8,9 @@ prefix of one longest list. From the committed (`ok`) transactions this module d
   (checked: a transaction must see its own appends, in order, at the end of its reads);
 - for every key, its *version order*: the longest read, minus elements written by failed
   transactions or by nobody (reported elsewhere), then the committed appends that no read
-  shows. Those come after every observed element: had one been installed earlier, the longest
-  read would show it. Their order among themselves is unknown, so they form one "unread" tier;
+  shows (an `info` transaction counts as committed once any read shows one of its appends).
+  Those come after every observed element: had one been installed earlier, the longest read
+  would show it. Their order among themselves is unknown, so they form one "unread" tier;
 - the anomalies visible here: ``internal`` (a read disagrees with the transaction's own
   appends, or a transaction's appends appear out of its program order), ``incompatible-order``
   (two reads of a key are not prefixes of one list), ``duplicate-elements`` and
@@ -18,7 +19,8 @@ prefix of one longest list. From the committed (`ok`) transactions this module d
 Invariants of the result:
   1. every usable read's external view is a prefix of its key's `observed` list;
   2. `order` holds each value at most once; `position[v]` is v's index in `order`;
-  3. `unread` holds only values appended by `ok` transactions and absent from `observed`.
+  3. `unread` holds only values appended by known-committed transactions (ok, or info with an
+     append some read shows) and absent from `observed`.
 Thread-safety: pure functions over immutable inputs.
 """
 
@@ -35,7 +37,7 @@ from dsql.verify.anomalies import (
     INTERNAL,
     Anomaly,
 )
-from dsql.verify.history import APPEND, FAIL, OK, READ, Key, Txn
+from dsql.verify.history import APPEND, FAIL, INFO, OK, READ, Key, Txn
 
 REPORTS_PER_KEY_MAX = 8  # incompatible reads reported per key (all are counted)
 
@@ -72,6 +74,7 @@ class Observations:
     reads: list[ReadObs]
     orders: dict[Key, KeyOrder]
     anomalies: list[Anomaly]
+    committed: list[int]  # ids of the txns known to have committed (see known_committed)
 
     def writer_of(self, key: Key, value: int) -> Txn | None:
         tid = self.writer.get((key, value))
@@ -154,8 +157,10 @@ def infer(txns: Sequence[Txn]) -> Observations:
     for i, r in enumerate(reads):
         by_key.setdefault(r.key, []).append(i)
     keys = {k for k, _ in writer} | set(by_key)
+    committed = known_committed(txns, reads, writer)
     for key in sorted(keys, key=repr):
-        order, found = _order_of_key(key, [reads[i] for i in by_key.get(key, [])], writer, by_id)
+        order, found = _order_of_key(key, [reads[i] for i in by_key.get(key, [])], writer, by_id,
+                                     committed)
         orders[key] = order
         anomalies.extend(found)
         for i in by_key.get(key, []):
@@ -163,7 +168,17 @@ def infer(txns: Sequence[Txn]) -> Observations:
                 reads[i] = _unusable(reads[i])
     anomalies.extend(_garbage(reads, writer))
     anomalies.extend(_misordered_appends(txns, orders, writer))
-    return Observations(by_id, writer, reads, orders, anomalies)
+    return Observations(by_id, writer, reads, orders, anomalies, committed)
+
+
+def known_committed(txns: Sequence[Txn], reads: Sequence[ReadObs],
+                    writer: Mapping[tuple[Key, int], int]) -> list[int]:
+    """Ids of txns known to have committed: every ok txn, and every info txn one of whose
+    appends some committed read shows (then all of its appends committed, read or not)."""
+    shown = {writer[(r.key, v)] for r in reads for v in r.full if (r.key, v) in writer}
+    out = [t.id for t in txns if t.type == OK or (t.type == INFO and t.id in shown)]
+    assert all(t.type != FAIL or t.id not in out for t in txns)
+    return out
 
 
 def _unusable(r: ReadObs) -> ReadObs:
@@ -185,7 +200,8 @@ def _mark_duplicates(reads: list[ReadObs]) -> tuple[list[ReadObs], list[Anomaly]
 
 
 def _order_of_key(key: Key, reads: Sequence[ReadObs], writer: Mapping[tuple[Key, int], int],
-                  txns: Mapping[int, Txn]) -> tuple[KeyOrder, list[Anomaly]]:
+                  txns: Mapping[int, Txn], committed: Sequence[int]
+                  ) -> tuple[KeyOrder, list[Anomaly]]:
     usable = [r for r in reads if r.usable]
     longest: tuple[int, ...] = max((r.full for r in usable), key=len, default=())
     anomalies: list[Anomaly] = []
@@ -203,12 +219,10 @@ def _order_of_key(key: Key, reads: Sequence[ReadObs], writer: Mapping[tuple[Key,
     assert len(position) == len(order), "usable reads have no duplicates"
     unread: dict[int, list[int]] = {}
     seen = set(longest)
-    for t in txns.values():
-        if t.type != OK:
-            continue
-        for k, v in t.appends():
+    for tid in committed:
+        for k, v in txns[tid].appends():
             if k == key and v not in seen:
-                unread.setdefault(t.id, []).append(v)
+                unread.setdefault(tid, []).append(v)
     ko = KeyOrder(key, longest, order, position, {t: tuple(vs) for t, vs in unread.items()})
     return ko, anomalies
 
