@@ -100,9 +100,8 @@ def build_graph(obs: Observations) -> DepGraph:
             continue
         assert r.external is not None
         ko = obs.orders[r.key]
-        seen = [v for v in r.external if v in ko.position]
-        n = len(seen)
-        assert seen == list(ko.order[:n]), "a usable read is a prefix of the order"
+        n = ko.seen(r.external)
+        assert n == 0 or ko.position.get(r.external[-1], n - 1) == n - 1
         if n > 0:
             w = obs.writer[(r.key, ko.order[n - 1])]
             g.add(w, r.txn, WR, f"T{r.txn} read key {r.key!r} = {_show(r.full)}, whose last "

@@ -23,8 +23,15 @@ LOST_UPDATES_PER_KEY_MAX = 8
 
 def aborted_reads(obs: Observations) -> list[Anomaly]:
     """G1a: committed reads of values whose writers failed."""
+    first_failed: dict[Key, int] = {}  # per key, where the longest read first shows one
+    for key, ko in obs.orders.items():
+        first_failed[key] = next((i for i, v in enumerate(ko.observed)
+                                  if (w := obs.writer_of(key, v)) is not None
+                                  and w.type == FAIL), len(ko.observed))
     out = []
     for r in obs.reads:
+        if r.usable and len(r.full) <= first_failed[r.key]:
+            continue  # a prefix of the longest read that stops before any failed value
         failed = [v for v in r.full
                   if (w := obs.writer_of(r.key, v)) is not None and w.type == FAIL]
         if failed:

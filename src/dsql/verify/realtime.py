@@ -74,14 +74,17 @@ def stale_reads(obs: Observations) -> list[Anomaly]:
     by_key: dict[Key, list[int]] = {}
     for i, r in enumerate(obs.reads):
         by_key.setdefault(r.key, []).append(i)
+    appends: dict[Key, list[tuple[int, int]]] = {}  # key -> (value, writer) of acked writers
+    for (k, v), w in obs.writer.items():
+        t = obs.txns[w]
+        if t.type == OK and t.complete_ns is not None:
+            appends.setdefault(k, []).append((v, w))
     for key in sorted(by_key, key=repr):
         ko = obs.orders[key]
         unseen = len(ko.order) + 1  # the position of an append no read shows
         need: dict[int, int] = {}  # writer -> the position its last append to key reaches
-        for (k, v), w in obs.writer.items():
-            t = obs.txns[w]
-            if k == key and t.type == OK and t.complete_ns is not None:
-                need[w] = max(need.get(w, -1), ko.position.get(v, unseen))
+        for v, w in appends.get(key, []):
+            need[w] = max(need.get(w, -1), ko.position.get(v, unseen))
         writers = sorted(need, key=lambda w: obs.txns[w].complete_ns or 0)
         times = [obs.txns[w].complete_ns or 0 for w in writers]
         prefix_max: list[int] = []
@@ -93,7 +96,7 @@ def stale_reads(obs: Observations) -> list[Anomaly]:
             if not r.usable or reader.invoke_ns is None:
                 continue
             assert r.external is not None
-            n = sum(1 for v in r.external if v in ko.position)
+            n = ko.seen(r.external)
             upto = bisect.bisect_left(times, reader.invoke_ns)
             if upto == 0 or prefix_max[upto - 1] < n:
                 continue

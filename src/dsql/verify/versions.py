@@ -63,6 +63,15 @@ class KeyOrder:
     order: tuple[int, ...] = ()  # observed minus failed/unwritten values: what edges use
     position: dict[int, int] = field(default_factory=dict)
     unread: dict[int, tuple[int, ...]] = field(default_factory=dict)  # ok txn -> its values
+    kept: list[int] = field(default_factory=lambda: [0])  # kept[m]: order items in observed[:m]
+
+    def seen(self, external: Sequence[int]) -> int:
+        """How many elements of `order` a usable read's external view covers.
+
+        REQUIRES: `external` is a prefix of `observed`.
+        """
+        assert len(external) < len(self.kept), "a usable read is a prefix of the longest"
+        return self.kept[len(external)]
 
 
 @dataclass
@@ -97,7 +106,7 @@ def external_reads(txn: Txn) -> tuple[list[ReadObs], list[Anomaly]]:
     since: dict[Key, list[int]] = {}  # own appends since the previous read
     reads: list[ReadObs] = []
     anomalies: list[Anomaly] = []
-    mine = {(k, v) for k, v in txn.appends()}
+    mine = list(txn.appends())
     for i, m in enumerate(txn.mops):
         if m.f == APPEND:
             assert isinstance(m.value, int)
@@ -118,7 +127,7 @@ def external_reads(txn: Txn) -> tuple[list[ReadObs], list[Anomaly]]:
         external: tuple[int, ...] | None = None
         if problem is None:
             external = full[:len(full) - n_own]
-            future = [v for v in external if (m.key, v) in mine]
+            future = [v for k, v in mine if k == m.key and v in external]
             if future:
                 problem = f"it shows its own later append(s) {future}"
                 external = None
@@ -136,7 +145,11 @@ def _is_prefix(short: Sequence[int], long: Sequence[int]) -> bool:
 
 
 def infer(txns: Sequence[Txn]) -> Observations:
-    """Builds version orders and read views from a paired history (see the module docstring)."""
+    """Builds version orders and read views from a paired history (see the module docstring).
+
+    Cost: reads are compared with their key's longest read (a C-speed prefix test); only
+    reads that are not prefixes of it are scanned element by element.
+    """
     by_id = {t.id: t for t in txns}
     assert len(by_id) == len(txns), "txn ids are unique"
     writer: dict[tuple[Key, int], int] = {}
@@ -150,34 +163,36 @@ def infer(txns: Sequence[Txn]) -> Observations:
             r, a = external_reads(t)
             reads.extend(r)
             anomalies.extend(a)
-    reads, dup = _mark_duplicates(reads)
-    anomalies.extend(dup)
-    orders: dict[Key, KeyOrder] = {}
     by_key: dict[Key, list[int]] = {}
     for i, r in enumerate(reads):
         by_key.setdefault(r.key, []).append(i)
-    keys = {k for k, _ in writer} | set(by_key)
-    committed = known_committed(txns, reads, writer)
-    for key in sorted(keys, key=repr):
-        order, found = _order_of_key(key, [reads[i] for i in by_key.get(key, [])], writer, by_id,
-                                     committed)
-        orders[key] = order
-        anomalies.extend(found)
-        for i in by_key.get(key, []):
-            if reads[i].usable and not _is_prefix(reads[i].full, order.observed):
-                reads[i] = _unusable(reads[i])
-    anomalies.extend(_garbage(reads, writer))
-    anomalies.extend(_misordered_appends(txns, orders, writer))
+    keys = sorted({k for k, _ in writer} | set(by_key), key=repr)
+    longest: dict[Key, tuple[int, ...]] = {}
+    for key in keys:
+        longest[key] = _choose_longest(key, reads, by_key.get(key, []), anomalies)
+    committed = known_committed(txns, reads, longest, writer)
+    committed_appends: dict[Key, list[tuple[int, int]]] = {}
+    for tid in committed:
+        for k, v in by_id[tid].appends():
+            committed_appends.setdefault(k, []).append((tid, v))
+    orders = {key: _order_of_key(key, longest[key], writer, by_id, committed_appends.get(key, []))
+              for key in keys}
+    anomalies.extend(_garbage(reads, orders, writer))
+    anomalies.extend(_misordered_appends(txns, orders))
+    assert all(not r.usable or _is_prefix(r.full, orders[r.key].observed) for r in reads)
     return Observations(by_id, writer, reads, orders, anomalies, committed)
 
 
 def known_committed(txns: Sequence[Txn], reads: Sequence[ReadObs],
+                    longest: Mapping[Key, tuple[int, ...]],
                     writer: Mapping[tuple[Key, int], int]) -> list[int]:
     """Ids of txns known to have committed: every ok txn, and every info txn one of whose
     appends some committed read shows (then all of its appends committed, read or not)."""
-    shown = {writer[(r.key, v)] for r in reads for v in r.full if (r.key, v) in writer}
+    shown = {writer[(k, v)] for k, values in longest.items() for v in values if (k, v) in writer}
+    shown |= {writer[(r.key, v)] for r in reads if not r.usable for v in r.full
+              if (r.key, v) in writer}  # usable reads are prefixes of the longest
     out = [t.id for t in txns if t.type == OK or (t.type == INFO and t.id in shown)]
-    assert all(t.type != FAIL or t.id not in out for t in txns)
+    assert len(out) == len(set(out)) <= len(txns)
     return out
 
 
@@ -185,51 +200,82 @@ def _unusable(r: ReadObs) -> ReadObs:
     return ReadObs(r.txn, r.key, r.full, r.external, r.mop_index, usable=False)
 
 
-def _mark_duplicates(reads: list[ReadObs]) -> tuple[list[ReadObs], list[Anomaly]]:
-    out: list[ReadObs] = []
-    anomalies: list[Anomaly] = []
-    for r in reads:
-        if len(set(r.full)) != len(r.full):
-            dups = sorted(v for v, n in Counter(r.full).items() if n > 1)
+def _duplicates(values: Sequence[int]) -> list[int]:
+    if len(set(values)) == len(values):
+        return []
+    return sorted(v for v, n in Counter(values).items() if n > 1)
+
+
+def _choose_longest(key: Key, reads: list[ReadObs], indices: Sequence[int],
+                    anomalies: list[Anomaly]) -> tuple[int, ...]:
+    """The longest usable read of `key` without repeats; marks the reads that contradict it
+    (or repeat an element) unusable and reports them. Mutates `reads` and `anomalies`."""
+    candidates = sorted((i for i in indices if reads[i].usable),
+                        key=lambda i: -len(reads[i].full))
+    best: int | None = None
+    for i in candidates:
+        r = reads[i]
+        if best is not None and _is_prefix(r.full, reads[best].full):
+            continue  # the common case: one C-speed comparison
+        dups = _duplicates(r.full)
+        if dups:
             anomalies.append(Anomaly(DUPLICATE_ELEMENTS, (r.txn,),
-                                     f"T{r.txn} read key {r.key!r} = {list(r.full)}, "
+                                     f"T{r.txn} read key {key!r} = {list(r.full)}, "
                                      f"which repeats {dups}"))
-            r = _unusable(r)
-        out.append(r)
-    return out, anomalies
+            reads[i] = _unusable(r)
+        elif best is None:
+            best = i
+        else:
+            reads[i] = _unusable(r)
+            bad = sum(1 for j in candidates if not reads[j].usable)
+            if bad <= REPORTS_PER_KEY_MAX:
+                holder = reads[best]
+                anomalies.append(Anomaly(
+                    INCOMPATIBLE_ORDER, (r.txn, holder.txn),
+                    f"key {key!r}: T{r.txn} read {list(r.full)} and T{holder.txn} read "
+                    f"{list(holder.full)}; neither is a prefix of the other, so they disagree "
+                    f"on the order of appends"))
+    # Reads never considered (internally inconsistent) may still repeat elements.
+    for i in indices:
+        r = reads[i]
+        if r.external is None and _duplicates(r.full):
+            anomalies.append(Anomaly(DUPLICATE_ELEMENTS, (r.txn,),
+                                     f"T{r.txn} read key {key!r} = {list(r.full)}, "
+                                     f"which repeats {_duplicates(r.full)}"))
+    return () if best is None else reads[best].full
 
 
-def _order_of_key(key: Key, reads: Sequence[ReadObs], writer: Mapping[tuple[Key, int], int],
-                  txns: Mapping[int, Txn], committed: Sequence[int]
-                  ) -> tuple[KeyOrder, list[Anomaly]]:
-    usable = [r for r in reads if r.usable]
-    longest: tuple[int, ...] = max((r.full for r in usable), key=len, default=())
-    anomalies: list[Anomaly] = []
-    bad = [r for r in usable if not _is_prefix(r.full, longest)]
-    for r in bad[:REPORTS_PER_KEY_MAX]:
-        holder = next(x for x in usable if x.full == longest)
-        anomalies.append(Anomaly(
-            INCOMPATIBLE_ORDER, (r.txn, holder.txn),
-            f"key {key!r}: T{r.txn} read {list(r.full)} and T{holder.txn} read {list(longest)}; "
-            f"neither is a prefix of the other, so they disagree on the order of appends"
-            + (f" ({len(bad)} such reads on this key)" if len(bad) > 1 else "")))
-    order = tuple(v for v in longest
-                  if (key, v) in writer and txns[writer[(key, v)]].type != FAIL)
+def _order_of_key(key: Key, longest: tuple[int, ...], writer: Mapping[tuple[Key, int], int],
+                  txns: Mapping[int, Txn], appends: Sequence[tuple[int, int]]) -> KeyOrder:
+    """`appends`: (txn, value) of the known-committed appends to `key`, in history order."""
+    kept = [0]
+    order = []
+    for v in longest:
+        if (key, v) in writer and txns[writer[(key, v)]].type != FAIL:
+            order.append(v)
+        kept.append(len(order))
     position = {v: i for i, v in enumerate(order)}
-    assert len(position) == len(order), "usable reads have no duplicates"
+    assert len(position) == len(order), "the longest read has no repeats"
     unread: dict[int, list[int]] = {}
     seen = set(longest)
-    for tid in committed:
-        for k, v in txns[tid].appends():
-            if k == key and v not in seen:
-                unread.setdefault(tid, []).append(v)
-    ko = KeyOrder(key, longest, order, position, {t: tuple(vs) for t, vs in unread.items()})
-    return ko, anomalies
+    for tid, v in appends:
+        if v not in seen:
+            unread.setdefault(tid, []).append(v)
+    return KeyOrder(key, longest, tuple(order), position,
+                    {t: tuple(vs) for t, vs in unread.items()}, kept)
 
 
-def _garbage(reads: Sequence[ReadObs], writer: Mapping[tuple[Key, int], int]) -> list[Anomaly]:
+def _garbage(reads: Sequence[ReadObs], orders: Mapping[Key, KeyOrder],
+             writer: Mapping[tuple[Key, int], int]) -> list[Anomaly]:
+    """Reads that show a value no operation appended (scans only reads that can hold one)."""
+    first_bad: dict[Key, int] = {}
+    for key, ko in orders.items():
+        first_bad[key] = next((i for i, v in enumerate(ko.observed) if (key, v) not in writer),
+                              len(ko.observed))
     out = []
     for r in reads:
+        if r.usable and len(r.full) <= first_bad[r.key]:
+            continue
         unknown = [v for v in r.full if (r.key, v) not in writer]
         if unknown:
             out.append(Anomaly(GARBAGE_READ, (r.txn,),
@@ -238,20 +284,22 @@ def _garbage(reads: Sequence[ReadObs], writer: Mapping[tuple[Key, int], int]) ->
     return out
 
 
-def _misordered_appends(txns: Sequence[Txn], orders: Mapping[Key, KeyOrder],
-                        writer: Mapping[tuple[Key, int], int]) -> list[Anomaly]:
+def _misordered_appends(txns: Sequence[Txn], orders: Mapping[Key, KeyOrder]) -> list[Anomaly]:
     """A transaction's appends to a key must be installed in its program order."""
     out = []
+    index: dict[Key, dict[int, int]] = {}
     for t in txns:
         per_key: dict[Key, list[int]] = {}
         for k, v in t.appends():
             per_key.setdefault(k, []).append(v)
         for k, values in per_key.items():
-            observed = orders[k].observed
-            index = {v: i for i, v in enumerate(observed)}
-            seen = [index[v] for v in values if v in index]
+            if len(values) < 2:
+                continue
+            if k not in index:
+                index[k] = {v: i for i, v in enumerate(orders[k].observed)}
+            seen = [index[k][v] for v in values if v in index[k]]
             if seen != sorted(seen):
-                shown = [observed[i] for i in sorted(seen)]
+                shown = [orders[k].observed[i] for i in sorted(seen)]
                 out.append(Anomaly(INTERNAL, (t.id,),
                                    f"T{t.id} appended {values} to key {k!r} in that order, but "
                                    f"reads show them as {shown}"))
