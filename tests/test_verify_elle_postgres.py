@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import psycopg  # in the test extras
 import pytest
 
 from dsql.verify.anomalies import SI_FORBIDDEN
 from dsql.verify.elle import check
 from dsql.verify.workload import run_list_append
 from pg_server import PostgresServer
-
-psycopg = pytest.importorskip("psycopg", reason="pip install 'psycopg[binary]'")
 
 
 def _connector(server: PostgresServer, level: Any) -> Callable[[], Any]:

@@ -17,6 +17,7 @@ included) and NULL handling, so the executor calls it once per row:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,13 +253,20 @@ def _result_type(d: FunctionDef, inputs: tuple[SqlType, ...]) -> SqlType:
 
 
 _loaded = False
+_load_lock = threading.Lock()
 
 
 def _ensure_builtins() -> None:
+    """Registers the built-in functions once. Marked loaded only after registration finished,
+    under a lock: a thread must never resolve against a half-filled catalog."""
     global _loaded
-    if not _loaded:
-        _loaded = True
-        from dsql.sql.functions import builtins  # noqa: F401  (registers on import)
+    if _loaded:
+        return
+    with _load_lock:
+        if not _loaded:
+            from dsql.sql.functions import builtins  # noqa: F401  (registers on import)
+
+            _loaded = True
 
 
 def resolve_function(name: str, inputs: Sequence[SqlType]) -> Resolved:
