@@ -97,3 +97,16 @@ class FeatureNotSupportedFatal(FeatureNotSupported):
 
 class BackendUnavailable(RuntimeError):
     """No SQL engine backend can be opened (a configuration problem, not a client error)."""
+
+
+class BadCopyFileFormat(WireError):
+    """COPY data that does not parse (22P04), e.g. an unterminated CSV quoted field."""
+
+    sqlstate = "22P04"  # bad_copy_file_format
+
+
+class InvalidStartupOption(WireError):
+    """A startup parameter or ``options`` entry the server cannot accept (42601, fatal)."""
+
+    sqlstate = "42601"  # syntax_error, as PostgreSQL reports bad command-line arguments
+    fatal = True

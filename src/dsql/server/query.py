@@ -1,0 +1,409 @@
+"""The per-connection message processor: simple query, extended query, COPY, Sync/Flush.
+
+A Processor runs on a worker thread (one message at a time, in arrival order) and talks to the
+Session and to the connection through the small ``Wire`` interface. Replies accumulate in
+``out`` and are written in one batch per ReadyForQuery (one per Query or Sync), at Flush, before
+waiting for COPY data, and whenever more than FLUSH_BYTES are pending (large results stream).
+
+Error handling follows PostgreSQL: an error in an extended-protocol message sends ErrorResponse
+and discards messages until Sync; an error in a simple Query skips the rest of the string; an
+error flagged ``fatal`` (malformed message) propagates to the connection, which sends it with
+severity FATAL and closes.
+
+Thread-safety: one Processor per connection; never used by two threads at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from dsql.errors import (
+    DsqlError,
+    FeatureNotSupported,
+    InvalidParameterValue,
+    ProgramLimitExceeded,
+)
+from dsql.server import messages as m
+from dsql.server import parameters
+from dsql.server.backend import Column, Session, StatementResult
+from dsql.server.errors import (
+    DuplicateCursor,
+    DuplicatePreparedStatement,
+    InvalidCursorName,
+    InvalidSqlStatementName,
+    ProtocolViolation,
+    QueryCanceled,
+)
+from dsql.server.messages import Reader
+from dsql.server.portal import PORTALS_MAX, STATEMENTS_MAX, Portal, PortalState, Statement
+from dsql.server.values import (
+    append_data_rows,
+    column_encoders,
+    decode_params,
+    expand_formats,
+    param_decoders,
+    row_description_fields,
+)
+from dsql.sql.types.context import ValueContext
+
+log = logging.getLogger("dsql.server")
+
+FLUSH_BYTES = 256 * 1024
+ROWS_PER_BATCH = 512
+TEXT_OID = 25
+
+# Frontend message types.
+BIND, CLOSE, COPY_DONE, DESCRIBE, COPY_DATA, EXECUTE = 0x42, 0x43, 0x63, 0x44, 0x64, 0x45
+FUNCTION_CALL, COPY_FAIL, FLUSH, PARSE, PASSWORD, QUERY = 0x46, 0x66, 0x48, 0x50, 0x70, 0x51
+SYNC, TERMINATE = 0x53, 0x58
+EXTENDED = frozenset((BIND, CLOSE, DESCRIBE, EXECUTE, PARSE, FLUSH))
+
+
+class Wire(Protocol):
+    """What a Processor needs from its connection (implemented by Connection)."""
+
+    def write(self, data: bytes) -> None:
+        """Sends bytes; thread-safe; blocks while the client is not reading."""
+
+    def next_message(self) -> tuple[int, bytes]:
+        """The next message from the client (COPY IN); raises QueryCanceled / ConnectionLost."""
+
+    def statement_begin(self) -> None: ...
+    def statement_end(self) -> None: ...
+    def cancel_reason(self) -> str | None: ...
+    def set_timeouts(self, statement_ms: int | None, idle_in_transaction_ms: int | None
+                     ) -> None: ...
+    def ready(self, status: str) -> None: ...
+
+
+def _is_empty_query(sql: str) -> bool:
+    return not sql.strip().strip(";").strip()
+
+
+class Processor:
+    """Handles one connection's messages after startup (see the module docstring)."""
+
+    def __init__(self, wire: Wire, reported: Mapping[str, str]) -> None:
+        self.wire = wire
+        self.session: Session | None = None
+        self.out = bytearray()
+        self.state = PortalState()
+        self.skip_until_sync = False
+        self.reported: dict[str, str] = dict(reported)
+        self.ctx: ValueContext = parameters.value_context(self.reported)
+        self._handlers = {
+            QUERY: self._query, PARSE: self._parse, BIND: self._bind,
+            DESCRIBE: self._describe, EXECUTE: self._execute, CLOSE: self._close,
+            SYNC: self._sync, FLUSH: self._flush_message, FUNCTION_CALL: self._function_call,
+        }
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        if self.out:
+            data = bytes(self.out)
+            self.out.clear()
+            self.wire.write(data)
+
+    def _maybe_flush(self) -> None:
+        if len(self.out) >= FLUSH_BYTES:
+            self.flush()
+
+    @property
+    def _session(self) -> Session:
+        assert self.session is not None, "no session yet"
+        return self.session
+
+    @contextmanager
+    def _running(self) -> Iterator[None]:
+        """Marks a backend call as a running statement (cancel, statement_timeout)."""
+        self.wire.statement_begin()
+        try:
+            yield
+        finally:
+            self.wire.statement_end()
+
+    def _error(self, exc: BaseException) -> None:
+        if getattr(exc, "sqlstate", None) == "57014" and self.wire.cancel_reason() == "timeout":
+            exc = QueryCanceled("canceling statement due to statement timeout")
+        if not isinstance(exc, DsqlError):
+            log.error("internal error in a statement", exc_info=exc)
+        self.out += m.error_response(exc)
+
+    def ready_for_query(self) -> None:
+        status = self._session.transaction_status
+        self.out += m.ready_for_query(status)
+        self.flush()
+        self.wire.ready(status)
+
+    def handle(self, mtype: int, body: bytes) -> bool:
+        """Processes one message; False when the connection should end (Terminate).
+
+        Fatal errors (malformed messages) propagate to the caller.
+        """
+        if mtype == TERMINATE:
+            return False
+        if mtype in (COPY_DATA, COPY_DONE, COPY_FAIL):
+            return True  # stray copy traffic after a failed COPY: dropped, per the protocol
+        if self.skip_until_sync and mtype != SYNC:
+            return True
+        handler = self._handlers.get(mtype)
+        if handler is None:  # 'p' after authentication
+            raise ProtocolViolation(f"unexpected message type {chr(mtype)!r} after startup")
+        try:
+            handler(body)
+        except Exception as exc:
+            if getattr(exc, "fatal", False):
+                raise
+            self._error(exc)
+            if mtype in EXTENDED:
+                self.skip_until_sync = True
+        return True
+
+    # -- results -------------------------------------------------------------------------------
+
+    def _apply_changes(self, result: StatementResult) -> None:
+        for notice in result.notices:
+            self.out += m.notice_response(notice, getattr(notice, "severity", None) or "NOTICE")
+        changes = result.parameter_changes
+        if changes:
+            self.apply_parameter_changes(changes)
+
+    def apply_parameter_changes(self, changes: Mapping[str, str]) -> None:
+        statement_ms: int | None = None
+        idle_ms: int | None = None
+        for name, value in changes.items():
+            low = name.lower()
+            if low == parameters.STATEMENT_TIMEOUT:
+                statement_ms = parameters.timeout_ms(value)
+            elif low == parameters.IDLE_IN_TRANSACTION_TIMEOUT:
+                idle_ms = parameters.timeout_ms(value)
+            canon = parameters.canonical_name(name)
+            if canon is not None and self.reported.get(canon) != value:
+                self.reported[canon] = value
+                self.out += m.parameter_status(canon, value)
+        if statement_ms is not None or idle_ms is not None:
+            self.wire.set_timeouts(statement_ms, idle_ms)
+        self.ctx = parameters.value_context(self.reported, self.ctx)
+
+    def _send_rows(self, portal_rows: Sequence[Sequence[Any]], encoders: list[Any]) -> None:
+        for start in range(0, len(portal_rows), ROWS_PER_BATCH):
+            append_data_rows(self.out, portal_rows[start: start + ROWS_PER_BATCH], encoders)
+            self._maybe_flush()
+
+    # -- simple query --------------------------------------------------------------------------
+
+    def _query(self, body: bytes) -> None:
+        r = Reader(body)
+        sql = r.cstring()
+        r.finish()
+        self.state.statements.pop("", None)
+        self.state.portals.pop("", None)
+        try:
+            if _is_empty_query(sql):
+                self.out += m.EMPTY_QUERY_RESPONSE
+            else:
+                count = 0
+                with self._running():
+                    for result in self._session.execute_script(sql):
+                        count += 1
+                        self._simple_result(result)
+                if count == 0:
+                    self.out += m.EMPTY_QUERY_RESPONSE
+        except Exception as exc:
+            if getattr(exc, "fatal", False):
+                raise
+            self._error(exc)
+        self.ready_for_query()
+
+    def _simple_result(self, result: StatementResult) -> None:
+        self._apply_changes(result)
+        columns = result.columns
+        if columns is not None:
+            formats = [0] * len(columns)
+            self.out += m.row_description(row_description_fields(columns, formats))
+            self._send_rows(result.rows, column_encoders(columns, formats, self.ctx))
+        self.out += m.command_complete(result.command_tag)
+        self._maybe_flush()
+
+    def _function_call(self, body: bytes) -> None:
+        try:
+            raise FeatureNotSupported("the function call protocol message is not supported")
+        except DsqlError as exc:
+            self._error(exc)
+        self.ready_for_query()
+
+    # -- extended query ------------------------------------------------------------------------
+
+    def _parse(self, body: bytes) -> None:
+        r = Reader(body)
+        name, sql = r.cstring(), r.cstring()
+        n = r.int16()
+        if n < 0:
+            raise ProtocolViolation("invalid number of parameter types in Parse message")
+        oids = [r.uint32() for _ in range(n)]
+        r.finish()
+        statements = self.state.statements
+        if name and name in statements:
+            raise DuplicatePreparedStatement(f'prepared statement "{name}" already exists')
+        if name and len(statements) >= STATEMENTS_MAX:
+            raise ProgramLimitExceeded(f"too many prepared statements (limit {STATEMENTS_MAX})")
+        if _is_empty_query(sql):
+            stmt = Statement(name, sql, None, oids, None)
+        else:
+            with self._running():
+                prepared = self._session.prepare(sql, oids)
+            param_oids = [o or TEXT_OID for o in prepared.param_type_oids]
+            stmt = Statement(name, sql, prepared, param_oids, prepared.columns)
+        statements[name] = stmt
+        self.out += m.PARSE_COMPLETE
+
+    def _bind(self, body: bytes) -> None:
+        r = Reader(body)
+        portal_name, stmt_name = r.cstring(), r.cstring()
+        nformats = r.int16()
+        if nformats < 0:
+            raise ProtocolViolation("invalid number of parameter formats in Bind message")
+        formats = [r.int16() for _ in range(nformats)]
+        nparams = r.int16()
+        if nparams < 0:
+            raise ProtocolViolation("invalid number of parameters in Bind message")
+        raw: list[bytes | None] = []
+        for _ in range(nparams):
+            length = r.int32()
+            if length < -1:
+                raise ProtocolViolation(f"invalid parameter length {length} in Bind message")
+            raw.append(None if length == -1 else r.raw(length))
+        nresult = r.int16()
+        if nresult < 0:
+            raise ProtocolViolation("invalid number of result formats in Bind message")
+        result_formats = [r.int16() for _ in range(nresult)]
+        r.finish()
+
+        stmt = self.state.statements.get(stmt_name)
+        if stmt is None:
+            raise InvalidSqlStatementName(
+                f'prepared statement "{stmt_name}" does not exist' if stmt_name
+                else "unnamed prepared statement does not exist")
+        portals = self.state.portals
+        if portal_name and portal_name in portals:
+            raise DuplicateCursor(f'portal "{portal_name}" already exists')
+        if portal_name and len(portals) >= PORTALS_MAX:
+            raise ProgramLimitExceeded(f"too many portals (limit {PORTALS_MAX})")
+        if nformats not in (0, 1, nparams):
+            raise ProtocolViolation(
+                f"bind message has {nformats} parameter formats but {nparams} parameters",
+                fatal=False)
+        if nparams != len(stmt.param_oids):
+            raise ProtocolViolation(
+                f"bind message supplies {nparams} parameters, but prepared statement "
+                f'"{stmt_name}" requires {len(stmt.param_oids)}', fatal=False)
+        for f in (*formats, *result_formats):
+            if f not in (0, 1):
+                raise InvalidParameterValue(f"unsupported format code: {f}")
+        columns = stmt.columns
+        ncols = len(columns) if columns is not None else 0
+        if nresult > 1 and nresult != ncols:
+            raise ProtocolViolation(
+                f"bind message has {nresult} result formats but query has {ncols} columns",
+                fatal=False)
+        param_formats = expand_formats(formats, nparams)
+        decoders = param_decoders(stmt.param_oids, param_formats, self.ctx)
+        values = decode_params(raw, decoders, param_formats)
+        portals[portal_name] = Portal(portal_name, stmt, values, result_formats)
+        self.out += m.BIND_COMPLETE
+
+    def _describe(self, body: bytes) -> None:
+        r = Reader(body)
+        kind = r.byte1()
+        name = r.cstring()
+        r.finish()
+        if kind == 0x53:  # 'S'
+            stmt = self.state.statements.get(name)
+            if stmt is None:
+                raise InvalidSqlStatementName(
+                    f'prepared statement "{name}" does not exist' if name
+                    else "unnamed prepared statement does not exist")
+            self.out += m.parameter_description(stmt.param_oids)
+            self._describe_columns(stmt.columns, None)
+        elif kind == 0x50:  # 'P'
+            portal = self.state.portals.get(name)
+            if portal is None:
+                raise InvalidCursorName(f'portal "{name}" does not exist')
+            self._describe_columns(portal.columns(), portal)
+        else:
+            raise ProtocolViolation(f"invalid DESCRIBE message subtype {kind}", fatal=False)
+
+    def _describe_columns(self, columns: Sequence[Column] | None, portal: Portal | None
+                          ) -> None:
+        if columns is None:
+            self.out += m.NO_DATA
+            return
+        formats = portal.formats_for(columns) if portal is not None else [0] * len(columns)
+        self.out += m.row_description(row_description_fields(columns, formats))
+
+    def _execute(self, body: bytes) -> None:
+        r = Reader(body)
+        name = r.cstring()
+        max_rows = r.int32()
+        r.finish()
+        portal = self.state.portals.get(name)
+        if portal is None:
+            raise InvalidCursorName(f'portal "{name}" does not exist')
+        stmt = portal.statement
+        if stmt.is_empty:
+            self.out += m.EMPTY_QUERY_RESPONSE
+            return
+        if portal.result is None:
+            with self._running():
+                result = self._session.execute_prepared(stmt.prepared, portal.params)
+            portal.result = result
+            self._apply_changes(result)
+            if result.columns is not None:
+                formats = portal.formats_for(result.columns)
+                portal.encoders = column_encoders(result.columns, formats, self.ctx)
+        result = portal.result
+        if result.columns is None or portal.encoders is None:
+            self.out += m.command_complete(result.command_tag)
+            return
+        start = portal.position
+        end = len(result.rows) if max_rows <= 0 else min(len(result.rows), start + max_rows)
+        self._send_rows(result.rows[start:end], portal.encoders)
+        portal.position = end
+        assert 0 <= portal.position <= len(result.rows)
+        if end < len(result.rows):
+            self.out += m.PORTAL_SUSPENDED
+            return
+        tag = result.command_tag
+        if start > 0 or max_rows > 0:
+            if tag.startswith("SELECT"):
+                tag = f"SELECT {end - start}"
+        portal.done = True
+        self.out += m.command_complete(tag)
+
+    def _close(self, body: bytes) -> None:
+        r = Reader(body)
+        kind = r.byte1()
+        name = r.cstring()
+        r.finish()
+        if kind == 0x53:
+            self.state.statements.pop(name, None)
+        elif kind == 0x50:
+            self.state.portals.pop(name, None)
+        else:
+            raise ProtocolViolation(f"invalid CLOSE message subtype {kind}", fatal=False)
+        self.out += m.CLOSE_COMPLETE
+
+    def _sync(self, body: bytes) -> None:
+        Reader(body).finish()
+        self.skip_until_sync = False
+        if self._session.transaction_status == "I":
+            self.state.portals.clear()  # portals end with their transaction
+        self.ready_for_query()
+
+    def _flush_message(self, body: bytes) -> None:
+        Reader(body).finish()
+        self.flush()
