@@ -427,8 +427,9 @@ class TestSession:
     @staticmethod
     def _copy_row(fields: list[str | None], line: int) -> tuple[int | None, str | None]:
         if len(fields) != 2:
-            raise DsqlError(f"{'extra data after last expected column' if len(fields) > 2 else 'missing data for column'}"
-                            f" (line {line})", sqlstate="22P04")
+            what = ("extra data after last expected column" if len(fields) > 2
+                    else "missing data for column")
+            raise DsqlError(f"{what} (line {line})", sqlstate="22P04")
         ident = fields[0]
         return (None if ident is None else registry.INT4.input(ident), fields[1])
 

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pgwire_backend import PgwireTestBackend
 
 from dsql.server.auth import InMemoryRoleStore
 from dsql.server.config import ServerConfig
 from dsql.server.runner import ServerThread
+from pgwire_backend import PgwireTestBackend
 
 PASSWORDS = {"admin": "secret", "alice": "wonderland", "bob": "builder"}
 

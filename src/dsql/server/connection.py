@@ -163,8 +163,8 @@ class Connection(asyncio.Protocol):
             if close_now:
                 self._job_running = True  # claim: nobody else starts a job now
         self._writable.set()
-        if self.phase == "handshake":
-            self._hs_queue.put_nowait(None)
+        if self._hs_task is not None and not self._hs_task.done():
+            self._hs_queue.put_nowait(None)  # wakes the handshake: the client is gone
         if close_now:
             self.server.executor.submit(self._close_session)
         elif self.processor is None or self.processor.session is None:

@@ -58,6 +58,15 @@ def tls_context(config: ServerConfig, data_dir: Path | None) -> ssl.SSLContext |
     return None
 
 
+async def cancel_leftover_tasks() -> None:
+    """After shutdown: cancels tasks still pending (e.g. handshakes of aborted sockets)."""
+    current = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class ServerThread:
     """A Server on its own event loop in a daemon thread.
 
@@ -101,6 +110,7 @@ class ServerThread:
         self._started.set()
         await self._stop.wait()
         await self.server.shutdown()
+        await cancel_leftover_tasks()
 
     def start(self) -> ServerThread:
         self._thread.start()
@@ -189,4 +199,5 @@ async def _serve(server: Server, data_dir: Path) -> int:
     await stop.wait()
     log.info("received shutdown signal")
     await server.shutdown()
+    await cancel_leftover_tasks()
     return 0
