@@ -144,8 +144,9 @@ _ITEMS_SELECT_RE = re.compile(
 _INSERT_RE = re.compile(r"insert into items values (.+)$", re.IGNORECASE | re.DOTALL)
 _SET_RE = re.compile(r"set (?:session )?(\w+)\s*(?:=|to)\s*(.+)$", re.IGNORECASE)
 _SHOW_RE = re.compile(r"show (\w+)$", re.IGNORECASE)
-_COPY_RE = re.compile(r"copy items (from stdin|to stdout)(?:\s+(?:with\s+)?(\(format csv\)|csv))?$",
-                      re.IGNORECASE)
+_COPY_RE = re.compile(
+    r"copy\s+items\s+(from\s+stdin|to\s+stdout)(?:\s+(?:with\s+)?(\(format csv\)|csv))?\s*$",
+    re.IGNORECASE)
 _PARAM_RE = re.compile(r"\$(\d+)(?:::(\w+))?")
 
 
@@ -278,17 +279,17 @@ class TestSession:
             oid = type_oid(typ) if typ else INT4
             return Col(alias or "?column?", oid), _input(oid, m.group("int"))
         text = m.group("lit").replace("''", "'")
-        oid = type_oid(typ) if typ else TEXT
         name = alias or (typ.split("(")[0] if typ else "?column?")
         if typ and "(" in typ:  # char(5) and friends: apply the typmod
             base, mod = typ.split("(")
             t = registry.lookup_type(base, [int(mod.rstrip(")"))])
             return Col(name, t.oid, t.typmod), t.input(text)
+        oid = type_oid(typ) if typ else TEXT
         return Col(name, oid), _input(oid, text)
 
     def _run(self, stmt: str, params: list[Any]) -> Result:
         low = stmt.lower()
-        if low in ("begin", "start transaction"):
+        if low in ("begin", "begin transaction", "begin work", "start transaction"):
             notices = []
             if self.transaction_status != "I":
                 notices.append(DsqlError("there is already a transaction in progress",
@@ -366,7 +367,7 @@ class TestSession:
         m = _COPY_RE.match(stmt)
         if m:
             fmt = CopyFormat.csv_format() if m.group(2) else CopyFormat.text()
-            return self._copy(m.group(1).lower() == "from stdin", fmt)
+            return self._copy(m.group(1).lower().startswith("from"), fmt)
         if low.startswith("select "):
             cols, values = [], []
             for item in split_items(stmt[7:]):

@@ -16,8 +16,10 @@ Thread-safety: one Processor per connection; never used by two threads at once.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dsql.errors import (
@@ -81,6 +83,31 @@ class Wire(Protocol):
 
 def _is_empty_query(sql: str) -> bool:
     return not sql.strip().strip(";").strip()
+
+
+_DEALLOCATE_RE = re.compile(r'\s*deallocate\s+(?:prepare\s+)?(all|"(?:[^"]|"")+"|[^\s;"]+)\s*;?\s*',
+                            re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Deallocate:
+    """DEALLOCATE, run by the server: prepared statement names are the wire layer's (SQL
+    PREPARE and protocol Parse share one namespace in PostgreSQL)."""
+
+    name: str | None  # None: ALL
+
+
+def server_statement(sql: str) -> Deallocate | None:
+    """The statement if the server runs it itself (a lone DEALLOCATE), else None."""
+    mt = _DEALLOCATE_RE.fullmatch(sql)
+    if mt is None:
+        return None
+    word = mt.group(1)
+    if word.lower() == "all":
+        return Deallocate(None)
+    if word.startswith('"'):
+        return Deallocate(word[1:-1].replace('""', '"'))
+    return Deallocate(word.lower())
 
 
 class Processor:
@@ -203,7 +230,10 @@ class Processor:
         self.state.statements.pop("", None)
         self.state.portals.pop("", None)
         try:
-            if _is_empty_query(sql):
+            own = server_statement(sql)
+            if own is not None:
+                self.out += m.command_complete(self._deallocate(own))
+            elif _is_empty_query(sql):
                 self.out += m.EMPTY_QUERY_RESPONSE
             else:
                 count = 0
@@ -219,7 +249,27 @@ class Processor:
             self._error(exc)
         self.ready_for_query()
 
+    def _deallocate(self, d: Deallocate) -> str:
+        statements = self.state.statements
+        if d.name is None:
+            unnamed = statements.get("")
+            statements.clear()
+            if unnamed is not None:
+                statements[""] = unnamed
+            return "DEALLOCATE ALL"
+        if d.name not in statements or not d.name:
+            raise InvalidSqlStatementName(f'prepared statement "{d.name}" does not exist')
+        del statements[d.name]
+        return "DEALLOCATE"
+
+    def _after_statement(self, result: StatementResult) -> None:
+        """Wire-level effects of some statements: DISCARD ALL drops statements and portals."""
+        if result.command_tag == "DISCARD ALL":
+            self.state.statements.clear()
+            self.state.portals.clear()
+
     def _simple_result(self, result: StatementResult) -> None:
+        self._after_statement(result)
         self._apply_changes(result)
         columns = result.columns
         if columns is not None:
@@ -251,7 +301,10 @@ class Processor:
             raise DuplicatePreparedStatement(f'prepared statement "{name}" already exists')
         if name and len(statements) >= STATEMENTS_MAX:
             raise ProgramLimitExceeded(f"too many prepared statements (limit {STATEMENTS_MAX})")
-        if _is_empty_query(sql):
+        own = server_statement(sql)
+        if own is not None:
+            stmt = Statement(name, sql, own, [], None)
+        elif _is_empty_query(sql):
             stmt = Statement(name, sql, None, oids, None)
         else:
             with self._running():
@@ -357,10 +410,14 @@ class Processor:
         if stmt.is_empty:
             self.out += m.EMPTY_QUERY_RESPONSE
             return
+        if isinstance(stmt.prepared, Deallocate):
+            self.out += m.command_complete(self._deallocate(stmt.prepared))
+            return
         if portal.result is None:
             with self._running():
                 result = self._session.execute_prepared(stmt.prepared, portal.params)
             portal.result = result
+            self._after_statement(result)
             self._apply_changes(result)
             if result.columns is not None:
                 formats = portal.formats_for(result.columns)
