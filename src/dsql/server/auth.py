@@ -236,7 +236,8 @@ class ScramServer:
     on success and None on any authentication failure (the caller sends 28P01).
     """
 
-    def __init__(self, stored: str | None, user: str, mock_key: bytes) -> None:
+    def __init__(self, stored: str | None, user: str, mock_key: bytes,
+                 server_nonce: str | None = None) -> None:
         verifier = ScramVerifier.parse(stored) if stored is not None else None
         self._mock = verifier is None
         if verifier is None:  # same shape of exchange for unknown roles and non-SCRAM secrets
@@ -248,6 +249,7 @@ class ScramServer:
         self._server_first = ""
         self._gs2_header = ""
         self._nonce = ""
+        self._server_nonce = server_nonce  # fixed only by tests (RFC 7677's example)
 
     def first(self, client_first: bytes) -> bytes:
         assert not self._server_first, "first() called twice"
@@ -278,7 +280,8 @@ class ScramServer:
             raise _malformed("invalid client nonce")
         self._gs2_header = f"{flag},{authzid},"
         self._client_first_bare = bare
-        self._nonce = client_nonce + _b64(secrets.token_bytes(SCRAM_NONCE_BYTES))
+        self._nonce = client_nonce + (self._server_nonce
+                                      or _b64(secrets.token_bytes(SCRAM_NONCE_BYTES)))
         v = self._verifier
         self._server_first = f"r={self._nonce},s={_b64(v.salt)},i={v.iterations}"
         return self._server_first.encode("ascii")

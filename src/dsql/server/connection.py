@@ -17,7 +17,7 @@ Thread-safety contract:
     ``check_timeouts`` and ``begin_shutdown`` run on the event-loop thread.
   - The Wire methods (``write``, ``next_message``, ``statement_begin`` ...) run on the worker
     thread that is running this connection's job.
-  - ``_lock`` guards the inbox, ``_job_running``, ``_gone`` and ``_session_closed``.
+  - ``_lock`` guards the inbox, ``_job_running``, ``_gone`` and ``_session_state``.
 
 Invariants:
   1. At most one job per connection runs at a time (``_job_running`` is set by whoever submits
@@ -26,6 +26,9 @@ Invariants:
      paused while it exceeds INBOX_BYTES_HIGH and resumed below INBOX_BYTES_LOW.
   3. Bytes reach the transport in the order they were produced: the handshake writes
      directly and finishes before the first job; jobs write through call_soon_threadsafe.
+  4. ``_session_state`` goes none -> opening -> open -> closing -> closed (or opening ->
+     none when open_session fails); Session.close runs exactly once, and the server slot is
+     released once, after it (or at once when no session was opened).
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ class Connection(asyncio.Protocol):
         self._job_running = False
         self._reading_paused = False
         self._gone = False
-        self._session_closed = False
+        self._session_state = "none"
         self._released = False
         self._writable = threading.Event()
         self._writable.set()
@@ -158,18 +161,27 @@ class Connection(asyncio.Protocol):
         with self._lock:
             self._gone = True
             self._cond.notify_all()
-            close_now = (not self._job_running and self.processor is not None
-                         and self.processor.session is not None and not self._session_closed)
-            if close_now:
-                self._job_running = True  # claim: nobody else starts a job now
         self._writable.set()
         if self._hs_task is not None and not self._hs_task.done():
             self._hs_queue.put_nowait(None)  # wakes the handshake: the client is gone
-        if close_now:
-            self.server.executor.submit(self._close_session)
-        elif self.processor is None or self.processor.session is None:
-            self._release()
         self.phase = "closed"
+        self._teardown()
+
+    def _teardown(self) -> None:
+        """Event-loop thread, once the socket is gone: close the session (unless a job is
+        running, which closes it itself, or it is still opening) and release the slot."""
+        assert self._gone
+        with self._lock:
+            state = self._session_state
+            if state in ("opening", "closing"):
+                return
+            submit = state == "open" and not self._job_running
+            if submit:
+                self._job_running = True  # claim: no job starts after this
+        if submit:
+            self.server.executor.submit(self._close_session)
+        elif state in ("none", "closed"):
+            self._release()
 
     def pause_writing(self) -> None:
         self._writable.clear()
@@ -194,6 +206,12 @@ class Connection(asyncio.Protocol):
         if msg is None:
             raise _ClientGone()
         return msg
+
+    def _send(self, data: bytes) -> None:
+        """Handshake write; the client being gone ends the handshake."""
+        if self.transport is None or self.transport.is_closing() or self._gone:
+            raise _ClientGone()
+        self.transport.write(data)
 
     def _fatal_now(self, exc: BaseException) -> None:
         """Sends a FATAL ErrorResponse and closes (handshake phase, event-loop thread)."""
@@ -223,9 +241,8 @@ class Connection(asyncio.Protocol):
             log.exception("%s: handshake failed", self.peer)
             self._fatal_now(exc)
         finally:
-            if self.phase != "ready" and (self.processor is None
-                                          or self.processor.session is None):
-                self._release()
+            if self._gone:
+                self._teardown()
 
     async def _handshake_steps(self) -> None:
         for _ in range(NEGOTIATIONS_MAX + 1):
@@ -240,17 +257,19 @@ class Connection(asyncio.Protocol):
                 await self._negotiate_tls()
                 continue
             if packet.is_gssenc_request:
-                self.transport.write(b"N")
+                self._send(b"N")
                 continue
             break
         else:
             raise ProtocolViolation("too many encryption negotiation requests")
         req = resolve_startup(packet)
         self.request = req
+        if self._gone:
+            raise _ClientGone()
         if not self.server.admit(self):
             raise TooManyConnections("sorry, too many clients already")
         if req.protocol_minor > 0 or req.unrecognized_options:
-            self.transport.write(m.negotiate_protocol_version(0, req.unrecognized_options))
+            self._send(m.negotiate_protocol_version(0, req.unrecognized_options))
         role = await self._authenticate(req)
         await self._open_session(req, role)
 
@@ -259,12 +278,12 @@ class Connection(asyncio.Protocol):
         if self.tls:
             raise ProtocolViolation("SSLRequest received on an encrypted connection")
         if ctx is None:
-            self.transport.write(b"N")
+            self._send(b"N")
             return
         if self.frames.buffered_bytes or not self._hs_queue.empty():
             raise ProtocolViolation("received unencrypted data after SSL request",
                                     detail="This could be a man-in-the-middle attack.")
-        self.transport.write(b"S")
+        self._send(b"S")
         self.transport = await self.loop.start_tls(self.transport, self, ctx, server_side=True)
         self.tls = True
 
@@ -286,7 +305,7 @@ class Connection(asyncio.Protocol):
             if role is None:
                 raise InvalidAuthorization(f'role "{user}" does not exist')
         elif method == "password":
-            self.transport.write(m.auth_request(m.AUTH_CLEARTEXT))
+            self._send(m.auth_request(m.AUTH_CLEARTEXT))
             r = Reader(await self._auth_response())
             password = r.cstring()
             r.finish()
@@ -294,7 +313,7 @@ class Connection(asyncio.Protocol):
                 raise failed
         elif method == "md5" and stored is not None and not uses_scram(stored):
             salt = self.server.random_bytes(4)
-            self.transport.write(m.auth_request(m.AUTH_MD5, salt))
+            self._send(m.auth_request(m.AUTH_MD5, salt))
             r = Reader(await self._auth_response())
             response = r.cstring()
             r.finish()
@@ -304,11 +323,11 @@ class Connection(asyncio.Protocol):
             await self._scram(stored, user, failed)
         if role is not None and not role.can_login:
             raise InvalidAuthorization(f'role "{user}" is not permitted to log in')
-        self.transport.write(m.auth_request(m.AUTH_OK))
+        self._send(m.auth_request(m.AUTH_OK))
         return role
 
     async def _scram(self, stored: str | None, user: str, failed: InvalidPassword) -> None:
-        self.transport.write(m.auth_request(m.AUTH_SASL, m.cstr(SCRAM_MECHANISM) + b"\0"))
+        self._send(m.auth_request(m.AUTH_SASL, m.cstr(SCRAM_MECHANISM) + b"\0"))
         r = Reader(await self._auth_response())
         mechanism = r.cstring()
         length = r.int32()
@@ -317,11 +336,11 @@ class Connection(asyncio.Protocol):
         if mechanism != SCRAM_MECHANISM:
             raise ProtocolViolation("client selected an invalid SASL authentication mechanism")
         scram = ScramServer(stored, user, self.server.mock_key)
-        self.transport.write(m.auth_request(m.AUTH_SASL_CONTINUE, scram.first(data)))
+        self._send(m.auth_request(m.AUTH_SASL_CONTINUE, scram.first(data)))
         final = scram.final(await self._auth_response())
         if final is None:
             raise failed
-        self.transport.write(m.auth_request(m.AUTH_SASL_FINAL, final))
+        self._send(m.auth_request(m.AUTH_SASL_FINAL, final))
 
     async def _open_session(self, req: ClientRequest, role: Role | None) -> None:
         superuser = role.superuser if role is not None else False
@@ -339,12 +358,21 @@ class Connection(asyncio.Protocol):
             session = backend.open_session(info, channel)
             return session, dict(session.parameter_status())
 
-        session, engine_params = await self.loop.run_in_executor(self.server.executor,
-                                                                  open_in_pool)
+        with self._lock:
+            self._session_state = "opening"
+        try:
+            session, engine_params = await self.loop.run_in_executor(self.server.executor,
+                                                                      open_in_pool)
+        except BaseException:
+            with self._lock:
+                self._session_state = "none"
+            raise
         proc.session = session
         self.processor = proc
+        with self._lock:
+            self._session_state = "open"
         if self._gone:  # the client left while the session was opening
-            self.server.executor.submit(self._close_session)
+            self._teardown()
             return
         for name, value in engine_params.items():
             canon = parameters.canonical_name(name)
@@ -362,8 +390,8 @@ class Connection(asyncio.Protocol):
         if timeouts:
             proc.apply_parameter_changes(timeouts)
         greeting = b"".join(m.parameter_status(k, v) for k, v in reported.items())
-        self.transport.write(greeting + m.backend_key_data(self.pid, self.secret)
-                             + m.ready_for_query(session.transaction_status))
+        self._send(greeting + m.backend_key_data(self.pid, self.secret)
+                   + m.ready_for_query(session.transaction_status))
         self.phase = "ready"
         self.ready_at = time.monotonic()
         log.info("connection authorized: user=%s database=%s application_name=%s pid=%d "
@@ -498,9 +526,9 @@ class Connection(asyncio.Protocol):
 
     def _close_session(self) -> None:
         with self._lock:
-            if self._session_closed:
+            if self._session_state != "open":
                 return
-            self._session_closed = True
+            self._session_state = "closing"
         proc = self.processor
         try:
             if proc is not None and proc.session is not None:
@@ -508,6 +536,8 @@ class Connection(asyncio.Protocol):
         except Exception:
             log.exception("%s: closing the session failed", self.peer)
         finally:
+            with self._lock:
+                self._session_state = "closed"
             self.loop.call_soon_threadsafe(self._release)
             req = self.request
             log.info("disconnection: session time %.3f s user=%s database=%s pid=%d",
@@ -515,9 +545,9 @@ class Connection(asyncio.Protocol):
                      req.database if req else "?", self.pid)
 
     def _release(self) -> None:
-        if not self._released:
-            self._released = True
-            self.server.release(self)
+        """Gives the server slot back (idempotent; the server forgets the connection)."""
+        self._released = True
+        self.server.release(self)
 
     # -- Wire (worker thread) ------------------------------------------------------------------
 
@@ -610,10 +640,7 @@ class Connection(asyncio.Protocol):
         """Server shutdown: end after the statement in flight (if any)."""
         exc = AdminShutdown("terminating connection due to administrator command")
         if self.phase == "handshake":
-            if self._hs_task is not None:
-                self._hs_task.cancel()
-            self._fatal_now(exc)
-            self._release()
+            self._fatal_now(exc)  # connection_lost then wakes the handshake, which tears down
         elif self.phase == "ready":
             self._enqueue_control(exc, first=True)
 

@@ -120,6 +120,7 @@ class Server:
         """Gives `conn` a backend pid and secret, or False when max_connections is reached."""
         if self._closing or len(self._sessions) >= self.config.max_connections:
             return False
+        assert conn not in self._sessions.values() and conn in self._connections
         pid = next(self._pids)
         while pid in self._sessions or pid <= 0:
             pid = next(self._pids) if pid < 2**31 - 1 else 1000
