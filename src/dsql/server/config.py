@@ -59,6 +59,7 @@ class ServerConfig:
     message_size_max: int = LARGE_MESSAGE_MAX
     server_version: str = SERVER_VERSION
     loop: str = "auto"                    # auto (uvloop if installed), asyncio, uvloop
+    direct_writes: bool = True            # workers write replies to the socket themselves
     extra_parameters: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

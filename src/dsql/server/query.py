@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,6 +53,7 @@ from dsql.sql.types.context import ValueContext
 log = logging.getLogger("dsql.server")
 
 FLUSH_BYTES = 256 * 1024
+CACHE_ENTRIES_MAX = 256
 ROWS_PER_BATCH = 512
 TEXT_OID = 25
 
@@ -121,6 +121,11 @@ class Processor:
         self.skip_until_sync = False
         self.reported: dict[str, str] = dict(reported)
         self.ctx: ValueContext = parameters.value_context(self.reported)
+        # Per-object caches (the object is kept in the entry, so its id cannot be reused):
+        # (id(columns), formats) -> (columns, RowDescription, encoders);
+        # (id(statement), formats) -> (statement, parameter decoders).
+        self._column_cache: dict[tuple[int, tuple[int, ...]], tuple[Any, bytes, list[Any]]] = {}
+        self._param_cache: dict[tuple[int, tuple[int, ...]], tuple[Any, list[Any]]] = {}
         self._handlers = {
             QUERY: self._query, PARSE: self._parse, BIND: self._bind,
             DESCRIBE: self._describe, EXECUTE: self._execute, CLOSE: self._close,
@@ -143,15 +148,6 @@ class Processor:
     def _session(self) -> Session:
         assert self.session is not None, "no session yet"
         return self.session
-
-    @contextmanager
-    def _running(self) -> Iterator[None]:
-        """Marks a backend call as a running statement (cancel, statement_timeout)."""
-        self.wire.statement_begin()
-        try:
-            yield
-        finally:
-            self.wire.statement_end()
 
     def _error(self, exc: BaseException) -> None:
         if getattr(exc, "sqlstate", None) == "57014" and self.wire.cancel_reason() == "timeout":
@@ -214,7 +210,36 @@ class Processor:
                 self.out += m.parameter_status(canon, value)
         if statement_ms is not None or idle_ms is not None:
             self.wire.set_timeouts(statement_ms, idle_ms)
-        self.ctx = parameters.value_context(self.reported, self.ctx)
+        ctx = parameters.value_context(self.reported, self.ctx)
+        if ctx is not self.ctx:  # TimeZone or DateStyle changed: text I/O functions too
+            self.ctx = ctx
+            self._column_cache.clear()
+            self._param_cache.clear()
+
+    def _columns_info(self, columns: Sequence[Column], formats: list[int]
+                      ) -> tuple[bytes, list[Any]]:
+        """RowDescription and value encoders for `columns` under `formats` (cached)."""
+        key = (id(columns), tuple(formats))
+        hit = self._column_cache.get(key)
+        if hit is not None and hit[0] is columns:
+            return hit[1], hit[2]
+        desc = m.row_description(row_description_fields(columns, formats))
+        encoders = column_encoders(columns, formats, self.ctx)
+        if len(self._column_cache) >= CACHE_ENTRIES_MAX:
+            self._column_cache.clear()
+        self._column_cache[key] = (columns, desc, encoders)
+        return desc, encoders
+
+    def _param_decoders(self, stmt: Statement, formats: list[int]) -> list[Any]:
+        key = (id(stmt), tuple(formats))
+        hit = self._param_cache.get(key)
+        if hit is not None and hit[0] is stmt:
+            return hit[1]
+        decoders = param_decoders(stmt.param_oids, formats, self.ctx)
+        if len(self._param_cache) >= CACHE_ENTRIES_MAX:
+            self._param_cache.clear()
+        self._param_cache[key] = (stmt, decoders)
+        return decoders
 
     def _send_rows(self, portal_rows: Sequence[Sequence[Any]], encoders: list[Any]) -> None:
         for start in range(0, len(portal_rows), ROWS_PER_BATCH):
@@ -237,10 +262,13 @@ class Processor:
                 self.out += m.EMPTY_QUERY_RESPONSE
             else:
                 count = 0
-                with self._running():
+                self.wire.statement_begin()
+                try:
                     for result in self._session.execute_script(sql):
                         count += 1
                         self._simple_result(result)
+                finally:
+                    self.wire.statement_end()
                 if count == 0:
                     self.out += m.EMPTY_QUERY_RESPONSE
         except Exception as exc:
@@ -273,9 +301,9 @@ class Processor:
         self._apply_changes(result)
         columns = result.columns
         if columns is not None:
-            formats = [0] * len(columns)
-            self.out += m.row_description(row_description_fields(columns, formats))
-            self._send_rows(result.rows, column_encoders(columns, formats, self.ctx))
+            desc, encoders = self._columns_info(columns, [0] * len(columns))
+            self.out += desc
+            self._send_rows(result.rows, encoders)
         self.out += m.command_complete(result.command_tag)
         self._maybe_flush()
 
@@ -307,8 +335,11 @@ class Processor:
         elif _is_empty_query(sql):
             stmt = Statement(name, sql, None, oids, None)
         else:
-            with self._running():
+            self.wire.statement_begin()
+            try:
                 prepared = self._session.prepare(sql, oids)
+            finally:
+                self.wire.statement_end()
             param_oids = [o or TEXT_OID for o in prepared.param_type_oids]
             stmt = Statement(name, sql, prepared, param_oids, prepared.columns)
         statements[name] = stmt
@@ -364,7 +395,7 @@ class Processor:
                 f"bind message has {nresult} result formats but query has {ncols} columns",
                 fatal=False)
         param_formats = expand_formats(formats, nparams)
-        decoders = param_decoders(stmt.param_oids, param_formats, self.ctx)
+        decoders = self._param_decoders(stmt, param_formats)
         values = decode_params(raw, decoders, param_formats)
         portals[portal_name] = Portal(portal_name, stmt, values, result_formats)
         self.out += m.BIND_COMPLETE
@@ -396,7 +427,7 @@ class Processor:
             self.out += m.NO_DATA
             return
         formats = portal.formats_for(columns) if portal is not None else [0] * len(columns)
-        self.out += m.row_description(row_description_fields(columns, formats))
+        self.out += self._columns_info(columns, formats)[0]
 
     def _execute(self, body: bytes) -> None:
         r = Reader(body)
@@ -414,14 +445,17 @@ class Processor:
             self.out += m.command_complete(self._deallocate(stmt.prepared))
             return
         if portal.result is None:
-            with self._running():
+            self.wire.statement_begin()
+            try:
                 result = self._session.execute_prepared(stmt.prepared, portal.params)
+            finally:
+                self.wire.statement_end()
             portal.result = result
             self._after_statement(result)
             self._apply_changes(result)
             if result.columns is not None:
-                formats = portal.formats_for(result.columns)
-                portal.encoders = column_encoders(result.columns, formats, self.ctx)
+                portal.encoders = self._columns_info(result.columns,
+                                                     portal.formats_for(result.columns))[1]
         result = portal.result
         if result.columns is None or portal.encoders is None:
             self.out += m.command_complete(result.command_tag)

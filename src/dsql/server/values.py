@@ -12,6 +12,7 @@ Thread-safety: pure functions; the returned closures hold no mutable state.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,6 +33,7 @@ UNSPECIFIED_OID = 0
 _I32 = struct.Struct("!i").pack
 _H = struct.Struct("!H").pack
 _HDR = struct.Struct("!ci").pack
+_ROW_HDR = struct.Struct("!cih").pack
 _NULL_FIELD = b"\xff\xff\xff\xff"
 
 # typlen of the types outside the registry (pg_type.typlen).
@@ -120,15 +122,60 @@ def row_description_fields(columns: Sequence[Column], formats: Sequence[int]
             for c, f in zip(columns, formats, strict=True)]
 
 
+GENERATED_WIDTH_MAX = 64
+
+
+@functools.lru_cache(maxsize=GENERATED_WIDTH_MAX)
+def _row_writer(width: int) -> Callable[..., None]:
+    """A DataRow writer specialised for `width` columns (no inner loop, no zip): about twice
+    as fast as the generic loop. Generated once per width, like namedtuple's methods."""
+    names = [f"v{i}" for i in range(width)]
+    lines = [f"def write_rows(rows, ap, {', '.join(f'e{i}' for i in range(width))}):",
+             "    for row in rows:",
+             f"        {', '.join(names)}, = row",
+             "        size = 6"]
+    for i in range(width):
+        lines += [f"        if v{i} is None:",
+                  f"            f{i} = NULL",
+                  "            size += 4",
+                  "        else:",
+                  f"            b = e{i}(v{i})",
+                  f"            f{i} = I32(len(b)) + b",
+                  "            size += 4 + len(b)"]
+    fields = " + ".join(f"f{i}" for i in range(width))
+    lines.append(f"        ap(HDR(b'D', size, {width}) + {fields})")
+    namespace: dict[str, Any] = {"NULL": _NULL_FIELD, "I32": _I32, "HDR": _ROW_HDR}
+    exec("\n".join(lines), namespace)  # noqa: S102 - code built from integers only
+    return namespace["write_rows"]  # type: ignore[no-any-return]
+
+
 def append_data_rows(out: bytearray, rows: Sequence[Sequence[Any]],
                      encoders: Sequence[ValueEncoder]) -> None:
-    """Appends one DataRow message per row to `out`."""
+    """Appends one DataRow message per row to `out`.
+
+    REQUIRES: every row has len(encoders) values (a wrong width raises ValueError).
+    """
+    width = len(encoders)
+    if not rows:
+        return
+    if 0 < width <= GENERATED_WIDTH_MAX:
+        pieces: list[bytes] = []
+        _row_writer(width)(rows, pieces.append, *encoders)
+        out += b"".join(pieces)
+        return
+    append_data_rows_generic(out, rows, encoders)
+
+
+def append_data_rows_generic(out: bytearray, rows: Sequence[Sequence[Any]],
+                             encoders: Sequence[ValueEncoder]) -> None:
+    """The plain loop (zero or very many columns; and the reference for the generated one)."""
     count = _H(len(encoders))
     width = len(encoders)
     for row in rows:
-        assert len(row) == width, f"row has {len(row)} values for {width} columns"
+        if len(row) != width:
+            raise ValueError(f"row has {len(row)} values for {width} columns")
         parts = [count]
-        for v, enc in zip(row, encoders):  # noqa: B905 - width asserted above
+        for v, enc in zip(row, encoders):  # noqa: B905 - width checked above
             if v is None:
                 parts.append(_NULL_FIELD)
             else:
