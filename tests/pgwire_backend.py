@@ -12,6 +12,7 @@ statement forms (matched by regular expressions), enough to drive every protocol
     SELECT pg_sleep(s)        waits, cancellable (57014)
     SELECT notice('text')     one NoticeResponse, one row
     SELECT version()
+    SELECT arm_sync_failure()  the next Sync fails with 40001 (as a commit conflict would)
     SELECT id, name FROM items [WHERE id = $1|n] [ORDER BY id]
     INSERT INTO items VALUES (a, b)[, (c, d)...]   (parameters or literals)
     DELETE FROM items
@@ -174,6 +175,8 @@ class TestSession:
         self._cancel = threading.Event()
         self._running = False
         self.closed = False
+        self.sync_calls = 0
+        self._fail_sync = False
 
     # -- Session protocol ------------------------------------------------------------------
 
@@ -210,6 +213,14 @@ class TestSession:
 
     def execute_prepared(self, prepared: Prep, params: Sequence[object]) -> Result:
         return self._guarded(prepared.sql, list(params))
+
+    def sync(self) -> None:
+        """The end of an extended-protocol implicit transaction."""
+        self.sync_calls += 1
+        if self._fail_sync:
+            self._fail_sync = False
+            raise DsqlError("change conflicts with another transaction (OC000)",
+                            sqlstate="40001")
 
     def cancel(self) -> None:
         if self._running:
@@ -250,6 +261,8 @@ class TestSession:
             return [Col("generate_series", INT4)]
         if _SLEEP_RE.match(stmt):
             return [Col("pg_sleep", VOID)]
+        if low == "select arm_sync_failure()":
+            return [Col("arm_sync_failure", INT4)]
         if _NOTICE_RE.match(stmt) or low == "select version()":
             return [Col("notice" if "notice" in low else "version", TEXT)]
         if _ITEMS_SELECT_RE.match(stmt):
@@ -328,6 +341,9 @@ class TestSession:
             return Result([Col("notice", TEXT)], [(m.group(1),)], "SELECT 1",
                           notices=[DsqlError(m.group(1), sqlstate="00000",
                                              hint="a notice from the test backend")])
+        if low == "select arm_sync_failure()":
+            self._fail_sync = True
+            return Result([Col("arm_sync_failure", INT4)], [(1,)], "SELECT 1")
         if low == "select version()":
             return Result([Col("version", TEXT)], [("PostgreSQL 16.4 (dsql test backend)",)],
                           "SELECT 1")

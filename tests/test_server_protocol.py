@@ -355,3 +355,17 @@ def test_large_result_streams(client: RawClient) -> None:
     assert sum(1 for t, _ in msgs if t == "D") == 50000
     assert msgs[-2] == ("C", b"SELECT 50000\0")
     assert time.monotonic() - t0 < 30
+
+
+def test_sync_ends_the_implicit_transaction(server: Running,  # noqa: F811
+                                            client: RawClient) -> None:
+    session = server.backend.sessions[-1]
+    before = session.sync_calls
+    client.send(parse("", "SELECT arm_sync_failure()"), bind("", ""), execute(""), SYNC)
+    msgs = client.read_until_ready()
+    assert types(msgs) == "12DCEZ"
+    err = fields(msgs[4][1])
+    assert err["C"] == "40001" and "OC000" in err["M"]
+    client.send(SYNC)
+    assert types(client.read_until_ready()) == "Z"
+    assert session.sync_calls == before + 2

@@ -148,6 +148,13 @@ class Session(Protocol):
     def cancel(self) -> None:
         """From any thread: the running statement fails with 57014 (see contract 2)."""
 
+    # Optional **[server]**: ``def sync(self) -> None``. When a Session has it, the server
+    # calls it at every Sync message: it ends the extended protocol's implicit transaction
+    # (statements Executed since the last Sync outside an explicit block), committing it, or
+    # rolling it back if one of them failed; a DsqlError from it (e.g. 40001 at commit) is
+    # sent as ErrorResponse before ReadyForQuery. Without it each execute_prepared must
+    # commit on its own when no block is open (then a pipeline is not atomic).
+
     def close(self) -> None:
         """The client is gone: roll back any open transaction and release resources."""
 

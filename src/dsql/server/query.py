@@ -158,6 +158,8 @@ class Processor:
 
     def ready_for_query(self) -> None:
         status = self._session.transaction_status
+        if status == "I" and self.state.portals:
+            self.state.portals.clear()  # portals end with their transaction
         self.out += m.ready_for_query(status)
         self.flush()
         self.wire.ready(status)
@@ -491,8 +493,17 @@ class Processor:
     def _sync(self, body: bytes) -> None:
         Reader(body).finish()
         self.skip_until_sync = False
-        if self._session.transaction_status == "I":
-            self.state.portals.clear()  # portals end with their transaction
+        sync = getattr(self._session, "sync", None)
+        if sync is not None:  # the end of the extended protocol's implicit transaction
+            self.wire.statement_begin()
+            try:
+                sync()
+            except Exception as exc:
+                if getattr(exc, "fatal", False):
+                    raise
+                self._error(exc)
+            finally:
+                self.wire.statement_end()
         self.ready_for_query()
 
     def _flush_message(self, body: bytes) -> None:
