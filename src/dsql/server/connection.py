@@ -483,8 +483,17 @@ class Connection(asyncio.Protocol):
             self._inbox_bytes -= len(msg[1])
         assert self._inbox_bytes >= 0
         if self._reading_paused and self._inbox_bytes < INBOX_BYTES_LOW:
-            self.loop.call_soon_threadsafe(self._resume_reading)
+            self._on_loop(self._resume_reading)
         return msg
+
+    def _on_loop(self, fn: Any, *args: Any) -> bool:
+        """Worker thread: schedules fn on the event loop; False if the loop is already closed
+        (the very end of a shutdown, when only session cleanup is left)."""
+        try:
+            self.loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            return False
+        return True
 
     def _run_job(self) -> None:
         try:
@@ -534,7 +543,7 @@ class Connection(asyncio.Protocol):
                 proc.flush()
             except ConnectionLost:
                 pass
-        self.loop.call_soon_threadsafe(self._close_transport)
+        self._on_loop(self._close_transport)
         self._claim_and_close_session()
 
     def _claim_and_close_session(self) -> None:
@@ -559,7 +568,7 @@ class Connection(asyncio.Protocol):
                 fd, self._direct_fd = self._direct_fd, None
             if fd is not None:
                 os.close(fd)
-            self.loop.call_soon_threadsafe(self._release)
+            self._on_loop(self._release)
             req = self.request
             log.info("disconnection: session time %.3f s user=%s database=%s pid=%d",
                      time.monotonic() - self.opened_at, req.user if req else "?",
@@ -585,7 +594,8 @@ class Connection(asyncio.Protocol):
             raise ConnectionLost("client did not read for too long")
         if self._gone:
             raise ConnectionLost("connection to client lost")
-        self.loop.call_soon_threadsafe(self._write_now, data)
+        if not self._on_loop(self._write_now, data):
+            raise ConnectionLost("the server is shutting down")
 
     def _write_direct(self, fd: int, data: bytes) -> None:
         """Worker thread: writes all of `data` to the socket, waiting while it is full."""

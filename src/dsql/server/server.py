@@ -102,6 +102,12 @@ class Server:
                 await asyncio.sleep(SHUTDOWN_POLL_S)
         for conn in list(self._connections):
             conn.abort()
+        grace = time.monotonic() + SHUTDOWN_GRACE_S  # sessions close after their sockets
+        while self._connections and time.monotonic() < grace:
+            await asyncio.sleep(SHUTDOWN_POLL_S)
+        if self._connections:
+            log.warning("shutdown: %d session(s) did not close in time",
+                        len(self._connections))
         if self._watchdog is not None:
             self._watchdog.cancel()
         try:
