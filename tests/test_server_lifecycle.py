@@ -236,3 +236,32 @@ def test_extended_bind_with_many_params_is_bounded(server: Running) -> None:  # 
         c.send(parse("", "SELECT $1::int4 + 1"), bind("", "", [b"1"] * 3), SYNC)
         err = fields(c.read_until_ready()[1][1])
         assert err["C"] == "08P01" and "supplies 3 parameters" in err["M"]
+
+
+def test_sockets_in_startup_are_capped() -> None:
+    import socket
+
+    from dsql.server.server import HANDSHAKES_EXTRA
+
+    with running_server(max_connections=1) as srv:
+        socks = [socket.create_connection((srv.host, srv.port), timeout=5)
+                 for _ in range(1 + HANDSHAKES_EXTRA + 3)]
+        try:
+            closed = 0
+            for s in socks[-3:]:
+                s.settimeout(5)
+                closed += s.recv(1) == b""
+            assert closed == 3
+            socks[0].settimeout(0.2)  # an early one is still waiting for its startup packet
+            with pytest.raises(TimeoutError):
+                socks[0].recv(1)
+        finally:
+            for s in socks:
+                s.close()
+        for _ in range(100):  # the server frees the slots as it sees the sockets close
+            if srv.thread.server.connection_count == 0 and \
+                    len(srv.thread.server._connections) == 0:
+                break
+            time.sleep(0.01)
+        with psycopg.connect(srv.dsn(), autocommit=True) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -140,7 +140,11 @@ class Connection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "local")
-        self.server.register(self)
+        if not self.server.register(self):
+            log.warning("%s: refused: too many connections in startup", self.peer)
+            self.phase = "closed"
+            transport.close()
+            return
         self._hs_task = self.loop.create_task(self._handshake())
 
     def data_received(self, data: bytes) -> None:
@@ -185,7 +189,7 @@ class Connection(asyncio.Protocol):
             if submit:
                 self._job_running = True  # claim: no job starts after this
         if submit:
-            self.server.executor.submit(self._close_session)
+            self.server.workers.submit(self._close_session)
         elif state in ("none", "closed"):
             self._release()
 
@@ -437,7 +441,7 @@ class Connection(asyncio.Protocol):
         if over:
             self._pause_reading()
         if start:
-            self.server.executor.submit(self._run_job)
+            self.server.workers.submit(self._run_job)
 
     def _enqueue_control(self, exc: BaseException, *, first: bool = False) -> None:
         """Queues an exception that ends the connection once the worker reaches it (`first`:
@@ -452,7 +456,7 @@ class Connection(asyncio.Protocol):
             if start:
                 self._job_running = True
         if start:
-            self.server.executor.submit(self._run_job)
+            self.server.workers.submit(self._run_job)
 
     def _pause_reading(self) -> None:
         if not self._reading_paused and self.transport is not None:
@@ -508,7 +512,7 @@ class Connection(asyncio.Protocol):
                     self._finish()
                     return
             else:
-                self.server.executor.submit(self._run_job)  # still running: yield the thread
+                self.server.workers.submit(self._run_job)  # still running: yield the thread
                 return
             if gone:
                 self._claim_and_close_session()

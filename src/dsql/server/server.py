@@ -12,7 +12,8 @@ Thread-safety: all methods run on the event-loop thread except where noted.
 Invariants:
   1. ``_sessions`` holds admitted connections only, keyed by their unique backend pid; its size
      never exceeds max_connections.
-  2. ``_connections`` holds every connection from connection_made until it is released.
+  2. ``_connections`` holds every connection from connection_made until it is released; its
+     size never exceeds max_connections + HANDSHAKES_EXTRA (more sockets are closed at once).
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from dsql.server.auth import RoleStore
 from dsql.server.backend import Backend
 from dsql.server.config import ServerConfig
 from dsql.server.connection import Connection
+from dsql.server.workers import WorkerPool
 
 log = logging.getLogger("dsql.server")
 
 WATCHDOG_INTERVAL_S = 0.02
 SHUTDOWN_GRACE_S = 2.0          # after cancelling, before aborting sockets
 EXTRA_WORKERS = 8
+HANDSHAKES_EXTRA = 64           # sockets beyond max_connections allowed to be in startup
 SHUTDOWN_POLL_S = 0.02
 
 
@@ -51,8 +54,10 @@ class Server:
         self.roles = roles
         self.ssl_context = ssl_context
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment] # set in start()
-        self.executor = ThreadPoolExecutor(max_workers=config.max_connections + EXTRA_WORKERS,
-                                           thread_name_prefix="dsql-session")
+        # Connection jobs (one per connection at most) and the rare awaited calls.
+        self.workers = WorkerPool(config.max_connections + EXTRA_WORKERS, "dsql-session")
+        self.executor = ThreadPoolExecutor(max_workers=EXTRA_WORKERS,
+                                           thread_name_prefix="dsql-handshake")
         self.mock_key = secrets.token_bytes(32)
         self.host = config.host
         self.port = config.port
@@ -115,12 +120,18 @@ class Server:
         except Exception:
             log.exception("closing the backend failed")
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.workers.shutdown()
         log.info("shut down")
 
     # -- connections ---------------------------------------------------------------------------
 
-    def register(self, conn: Connection) -> None:
+    def register(self, conn: Connection) -> bool:
+        """A new socket; False (close it) when too many are open, handshakes included."""
+        if self._closing or len(self._connections) >= self.config.max_connections \
+                + HANDSHAKES_EXTRA:
+            return False
         self._connections.add(conn)
+        return True
 
     def admit(self, conn: Connection) -> bool:
         """Gives `conn` a backend pid and secret, or False when max_connections is reached."""
