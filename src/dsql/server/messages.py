@@ -209,3 +209,67 @@ class Reader:
         if self.pos != len(self.data):
             raise ProtocolViolation("invalid message format",
                                     detail=f"{len(self.data) - self.pos} unexpected bytes")
+
+
+# -- the hot frontend messages, read in one go -------------------------------------------------
+
+def _name(body: bytes, start: int) -> tuple[str, int]:
+    end = body.find(b"\0", start)
+    if end < 0:
+        raise ProtocolViolation("invalid string in message")
+    try:
+        return body[start:end].decode("utf-8"), end + 1
+    except UnicodeDecodeError as e:
+        bad = body[start + e.start: start + e.start + 1].hex()
+        raise ProtocolViolation(f'invalid byte sequence for encoding "UTF8": 0x{bad}') from None
+
+
+def read_bind(body: bytes) -> tuple[str, str, tuple[int, ...], list[bytes | None],
+                                    tuple[int, ...]]:
+    """Bind: (portal, statement, parameter formats, parameter values (None = NULL),
+    result formats). Same checks as Reader, without a method call per field."""
+    portal, pos = _name(body, 0)
+    stmt, pos = _name(body, pos)
+    try:
+        (n,) = _I16.unpack_from(body, pos)
+        if n < 0:
+            raise ProtocolViolation("invalid number of parameter formats in Bind message")
+        formats = struct.unpack_from(f"!{n}h", body, pos + 2)
+        pos += 2 + 2 * n
+        (n,) = _I16.unpack_from(body, pos)
+        if n < 0:
+            raise ProtocolViolation("invalid number of parameters in Bind message")
+        pos += 2
+        values: list[bytes | None] = []
+        end = len(body)
+        for _ in range(n):
+            (length,) = _I32.unpack_from(body, pos)
+            pos += 4
+            if length == -1:
+                values.append(None)
+                continue
+            if length < -1 or pos + length > end:
+                raise ProtocolViolation("insufficient data left in message" if length >= 0
+                                        else f"invalid parameter length {length}")
+            values.append(body[pos: pos + length])
+            pos += length
+        (n,) = _I16.unpack_from(body, pos)
+        if n < 0:
+            raise ProtocolViolation("invalid number of result formats in Bind message")
+        result_formats = struct.unpack_from(f"!{n}h", body, pos + 2)
+        pos += 2 + 2 * n
+    except struct.error:
+        raise ProtocolViolation("insufficient data left in message") from None
+    if pos != len(body):
+        raise ProtocolViolation("invalid message format",
+                                detail=f"{len(body) - pos} unexpected bytes")
+    return portal, stmt, formats, values, result_formats
+
+
+def read_execute(body: bytes) -> tuple[str, int]:
+    """Execute: (portal, row limit; 0 = all)."""
+    portal, pos = _name(body, 0)
+    if len(body) != pos + 4:
+        raise ProtocolViolation("insufficient data left in message" if len(body) < pos + 4
+                                else "invalid message format")
+    return portal, _I32.unpack_from(body, pos)[0]

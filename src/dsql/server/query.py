@@ -348,26 +348,8 @@ class Processor:
         self.out += m.PARSE_COMPLETE
 
     def _bind(self, body: bytes) -> None:
-        r = Reader(body)
-        portal_name, stmt_name = r.cstring(), r.cstring()
-        nformats = r.int16()
-        if nformats < 0:
-            raise ProtocolViolation("invalid number of parameter formats in Bind message")
-        formats = [r.int16() for _ in range(nformats)]
-        nparams = r.int16()
-        if nparams < 0:
-            raise ProtocolViolation("invalid number of parameters in Bind message")
-        raw: list[bytes | None] = []
-        for _ in range(nparams):
-            length = r.int32()
-            if length < -1:
-                raise ProtocolViolation(f"invalid parameter length {length} in Bind message")
-            raw.append(None if length == -1 else r.raw(length))
-        nresult = r.int16()
-        if nresult < 0:
-            raise ProtocolViolation("invalid number of result formats in Bind message")
-        result_formats = [r.int16() for _ in range(nresult)]
-        r.finish()
+        portal_name, stmt_name, formats, raw, result_formats = m.read_bind(body)
+        nformats, nparams, nresult = len(formats), len(raw), len(result_formats)
 
         stmt = self.state.statements.get(stmt_name)
         if stmt is None:
@@ -432,10 +414,7 @@ class Processor:
         self.out += self._columns_info(columns, formats)[0]
 
     def _execute(self, body: bytes) -> None:
-        r = Reader(body)
-        name = r.cstring()
-        max_rows = r.int32()
-        r.finish()
+        name, max_rows = m.read_execute(body)
         portal = self.state.portals.get(name)
         if portal is None:
             raise InvalidCursorName(f'portal "{name}" does not exist')
