@@ -190,3 +190,14 @@ def test_tls_self_signed(tmp_path: Path) -> None:
     with running_server() as srv:
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(srv.dsn(sslmode="require"))
+
+
+def test_self_signed_without_cryptography_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from dsql.server.tls import TlsSetupError
+
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # makes the import fail
+    with pytest.raises(TlsSetupError, match="needs the 'cryptography' package"):
+        tls_context(ServerConfig(tls_self_signed=True), tmp_path)
