@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import select
 import threading
 import time
 from collections import deque
@@ -48,14 +46,7 @@ from typing import TYPE_CHECKING, Any
 from dsql.errors import DsqlError
 from dsql.server import messages as m
 from dsql.server import parameters
-from dsql.server.auth import (
-    SCRAM_MECHANISM,
-    Role,
-    ScramServer,
-    md5_response_ok,
-    uses_scram,
-    verify_cleartext,
-)
+from dsql.server.auth import Role
 from dsql.server.backend import StartupInfo
 from dsql.server.copy import ConnectionChannel
 from dsql.server.errors import (
@@ -69,8 +60,9 @@ from dsql.server.errors import (
     TooManyConnections,
 )
 from dsql.server.framing import FrameBuffer
-from dsql.server.messages import Reader
-from dsql.server.query import PASSWORD, Processor
+from dsql.server.login import authenticate
+from dsql.server.query import Processor
+from dsql.server.socketwriter import SocketWriter
 from dsql.server.startup import ClientRequest, parse_startup_packet, resolve_startup
 
 if TYPE_CHECKING:
@@ -122,7 +114,7 @@ class Connection(asyncio.Protocol):
         self._released = False
         self._writable = threading.Event()
         self._writable.set()
-        self._direct_fd: int | None = None  # dup of the socket fd for worker writes (TCP)
+        self._direct: SocketWriter | None = None  # worker writes straight to the socket
         self.processor: Processor | None = None
         # Statement and idle tracking; written by the worker, read by the watchdog.
         self.statement_started: float | None = None
@@ -211,13 +203,13 @@ class Connection(asyncio.Protocol):
             raise ProtocolViolation("too many messages during authentication")
         self._hs_queue.put_nowait(msg)
 
-    async def _next_packet(self) -> tuple[int, bytes]:
+    async def handshake_packet(self) -> tuple[int, bytes]:
         msg = await self._hs_queue.get()
         if msg is None:
             raise _ClientGone()
         return msg
 
-    def _send(self, data: bytes) -> None:
+    def handshake_send(self, data: bytes) -> None:
         """Handshake write; the client being gone ends the handshake."""
         if self.transport is None or self.transport.is_closing() or self._gone:
             raise _ClientGone()
@@ -256,7 +248,7 @@ class Connection(asyncio.Protocol):
 
     async def _handshake_steps(self) -> None:
         for _ in range(NEGOTIATIONS_MAX + 1):
-            mtype, body = await self._next_packet()
+            mtype, body = await self.handshake_packet()
             assert mtype == 0, "startup packets have no type byte"
             packet = parse_startup_packet(body)
             if packet.is_cancel_request:
@@ -267,7 +259,7 @@ class Connection(asyncio.Protocol):
                 await self._negotiate_tls()
                 continue
             if packet.is_gssenc_request:
-                self._send(b"N")
+                self.handshake_send(b"N")
                 continue
             break
         else:
@@ -279,7 +271,7 @@ class Connection(asyncio.Protocol):
         if not self.server.admit(self):
             raise TooManyConnections("sorry, too many clients already")
         if req.protocol_minor > 0 or req.unrecognized_options:
-            self._send(m.negotiate_protocol_version(0, req.unrecognized_options))
+            self.handshake_send(m.negotiate_protocol_version(0, req.unrecognized_options))
         role = await self._authenticate(req)
         await self._open_session(req, role)
 
@@ -288,69 +280,20 @@ class Connection(asyncio.Protocol):
         if self.tls:
             raise ProtocolViolation("SSLRequest received on an encrypted connection")
         if ctx is None:
-            self._send(b"N")
+            self.handshake_send(b"N")
             return
         if self.frames.buffered_bytes or not self._hs_queue.empty():
             raise ProtocolViolation("received unencrypted data after SSL request",
                                     detail="This could be a man-in-the-middle attack.")
-        self._send(b"S")
+        self.handshake_send(b"S")
         self.transport = await self.loop.start_tls(self.transport, self, ctx, server_side=True)
         self.tls = True
 
-    async def _auth_response(self) -> bytes:
-        mtype, body = await self._next_packet()
-        if mtype != PASSWORD:
-            raise ProtocolViolation(
-                f"expected password response, got message type {mtype}")
-        return body
-
     async def _authenticate(self, req: ClientRequest) -> Role | None:
-        method = self.config.auth_method
-        user = req.user
         role = await self.loop.run_in_executor(self.server.executor,
-                                               self.server.roles.get_role, user)
-        failed = InvalidPassword(f'password authentication failed for user "{user}"')
-        stored = role.password if role is not None else None
-        if method == "trust":
-            if role is None:
-                raise InvalidAuthorization(f'role "{user}" does not exist')
-        elif method == "password":
-            self._send(m.auth_request(m.AUTH_CLEARTEXT))
-            r = Reader(await self._auth_response())
-            password = r.cstring()
-            r.finish()
-            if not verify_cleartext(stored, user, password):
-                raise failed
-        elif method == "md5" and stored is not None and not uses_scram(stored):
-            salt = self.server.random_bytes(4)
-            self._send(m.auth_request(m.AUTH_MD5, salt))
-            r = Reader(await self._auth_response())
-            response = r.cstring()
-            r.finish()
-            if not md5_response_ok(stored, salt, response):
-                raise failed
-        else:  # scram-sha-256, or md5 for a role whose secret is SCRAM (as PostgreSQL does)
-            await self._scram(stored, user, failed)
-        if role is not None and not role.can_login:
-            raise InvalidAuthorization(f'role "{user}" is not permitted to log in')
-        self._send(m.auth_request(m.AUTH_OK))
-        return role
-
-    async def _scram(self, stored: str | None, user: str, failed: InvalidPassword) -> None:
-        self._send(m.auth_request(m.AUTH_SASL, m.cstr(SCRAM_MECHANISM) + b"\0"))
-        r = Reader(await self._auth_response())
-        mechanism = r.cstring()
-        length = r.int32()
-        data = r.raw(length) if length >= 0 else b""
-        r.finish()
-        if mechanism != SCRAM_MECHANISM:
-            raise ProtocolViolation("client selected an invalid SASL authentication mechanism")
-        scram = ScramServer(stored, user, self.server.mock_key)
-        self._send(m.auth_request(m.AUTH_SASL_CONTINUE, scram.first(data)))
-        final = scram.final(await self._auth_response())
-        if final is None:
-            raise failed
-        self._send(m.auth_request(m.AUTH_SASL_FINAL, final))
+                                               self.server.roles.get_role, req.user)
+        return await authenticate(self, self.config.auth_method, req.user, role,
+                                  self.server.mock_key)
 
     async def _open_session(self, req: ClientRequest, role: Role | None) -> None:
         superuser = role.superuser if role is not None else False
@@ -400,7 +343,7 @@ class Connection(asyncio.Protocol):
         if timeouts:
             proc.apply_parameter_changes(timeouts)
         greeting = b"".join(m.parameter_status(k, v) for k, v in reported.items())
-        self._send(greeting + m.backend_key_data(self.pid, self.secret)
+        self.handshake_send(greeting + m.backend_key_data(self.pid, self.secret)
                    + m.ready_for_query(session.transaction_status))
         self._use_direct_writes()
         self.phase = "ready"
@@ -415,14 +358,9 @@ class Connection(asyncio.Protocol):
 
     def _use_direct_writes(self) -> None:
         """Lets the worker write to the socket itself (one thread hop less per reply)."""
-        sock = self.transport.get_extra_info("socket")
-        if self.tls or sock is None or not self.config.direct_writes \
-                or self.transport.get_write_buffer_size() != 0:
-            return
-        try:
-            self._direct_fd = os.dup(sock.fileno())
-        except (OSError, ValueError):
-            self._direct_fd = None
+        if not self.tls and self.config.direct_writes \
+                and self.transport.get_write_buffer_size() == 0:
+            self._direct = SocketWriter.for_transport(self.transport)
 
     # -- ready phase: the inbox (event-loop side) ----------------------------------------------
 
@@ -569,9 +507,9 @@ class Connection(asyncio.Protocol):
         finally:
             with self._lock:
                 self._session_state = "closed"
-                fd, self._direct_fd = self._direct_fd, None
-            if fd is not None:
-                os.close(fd)
+                direct, self._direct = self._direct, None
+            if direct is not None:
+                direct.close()
             self._on_loop(self._release)
             req = self.request
             log.info("disconnection: session time %.3f s user=%s database=%s pid=%d",
@@ -586,8 +524,8 @@ class Connection(asyncio.Protocol):
     # -- Wire (worker thread) ------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self._direct_fd is not None:
-            self._write_direct(self._direct_fd, data)
+        if self._direct is not None:
+            self._direct.write(data, lambda: self._gone)
             return
         for _ in range(WAIT_SLICES_MAX):
             if self._gone:
@@ -600,24 +538,6 @@ class Connection(asyncio.Protocol):
             raise ConnectionLost("connection to client lost")
         if not self._on_loop(self._write_now, data):
             raise ConnectionLost("the server is shutting down")
-
-    def _write_direct(self, fd: int, data: bytes) -> None:
-        """Worker thread: writes all of `data` to the socket, waiting while it is full."""
-        view = memoryview(data)
-        for _ in range(WAIT_SLICES_MAX):
-            if self._gone:
-                raise ConnectionLost("connection to client lost")
-            try:
-                n = os.write(fd, view)
-            except BlockingIOError:
-                select.select([], [fd], [], WAIT_SLICE_S)
-                continue
-            except OSError as e:
-                raise ConnectionLost(f"connection to client lost: {e.strerror}") from None
-            view = view[n:]
-            if not view:
-                return
-        raise ConnectionLost("client did not read for too long")
 
     def next_message(self) -> tuple[int, bytes]:
         with self._cond:

@@ -166,9 +166,6 @@ class Server:
     def connection_count(self) -> int:
         return len(self._sessions)
 
-    def random_bytes(self, n: int) -> bytes:
-        return secrets.token_bytes(n)
-
     # -- timeouts ------------------------------------------------------------------------------
 
     def _schedule_watchdog(self) -> None:
