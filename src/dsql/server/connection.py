@@ -7,10 +7,10 @@ Life of a connection:
    authentication, then ``Backend.open_session`` in the worker pool and the greeting
    (AuthenticationOk, ParameterStatus..., BackendKeyData, ReadyForQuery).
 2. Ready: ``data_received`` frames messages into a bounded inbox; one job at a time runs in
-   the server's thread pool and feeds them, in order, to the connection's Processor (which
-   calls the Session). COPY FROM STDIN pulls later messages from the same inbox.
+   the server's worker pool (workers.py) and feeds them, in order, to the connection's
+   Processor (which calls the Session). COPY FROM STDIN pulls later messages from the inbox.
 3. End: Terminate, a fatal error, the client leaving, an idle-in-transaction timeout or server
-   shutdown; the session is closed exactly once, in the pool.
+   shutdown; the session is closed exactly once, on a worker.
 
 Thread-safety contract:
   - ``data_received``, ``connection_lost``, the handshake, ``cancel_statement``,
@@ -111,7 +111,6 @@ class Connection(asyncio.Protocol):
         self._reading_paused = False
         self._gone = False
         self._session_state = "none"
-        self._released = False
         self._writable = threading.Event()
         self._writable.set()
         self._direct: SocketWriter | None = None  # worker writes straight to the socket
@@ -518,7 +517,6 @@ class Connection(asyncio.Protocol):
 
     def _release(self) -> None:
         """Gives the server slot back (idempotent; the server forgets the connection)."""
-        self._released = True
         self.server.release(self)
 
     # -- Wire (worker thread) ------------------------------------------------------------------
