@@ -1,4 +1,4 @@
-"""The ``dsql`` command: ``dsql clock``, ``dsql bench``, ``dsql --version``."""
+"""The ``dsql`` command: ``dsql serve``, ``dsql clock``, ``dsql bench``, ``dsql --version``."""
 
 from __future__ import annotations
 
@@ -70,11 +70,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from dsql.server import runner
+
+    return runner.serve_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dsql", description=dsql.__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"dsql {dsql.__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="serve the PostgreSQL wire protocol (psql, drivers)")
+    from dsql.server.options import add_serve_arguments
+
+    add_serve_arguments(p)
+    p.set_defaults(fn=_cmd_serve)
 
     p = sub.add_parser("clock", help="show the clock source, status, error bound and read cost")
     p.add_argument("--source", choices=["auto", "clockbound", "ptp", "system", "simulated"])
