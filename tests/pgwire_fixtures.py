@@ -20,19 +20,14 @@ from dsql.server.config import ServerConfig
 from dsql.server.runner import ServerThread
 from pgwire_backend import PgwireTestBackend
 
-PASSWORDS = {"admin": "secret", "alice": "wonderland", "bob": "builder"}
 
-
-def test_roles() -> InMemoryRoleStore:
+def make_roles() -> InMemoryRoleStore:
     roles = InMemoryRoleStore()
     roles.add("admin", "secret", superuser=True)
     roles.add("alice", "wonderland")
     roles.add("bob", "builder", encryption="md5")
     roles.add("nopass")
     return roles
-
-
-test_roles.__test__ = False  # type: ignore[attr-defined]  # not a test
 
 
 @dataclasses.dataclass
@@ -59,7 +54,7 @@ def running_server(backend: PgwireTestBackend | None = None, ssl_context: Any = 
                    **config: Any) -> Iterator[Running]:
     backend = backend or PgwireTestBackend()
     cfg = ServerConfig(host="127.0.0.1", port=0, **config)
-    thread = ServerThread(cfg, backend, test_roles(), ssl_context).start()
+    thread = ServerThread(cfg, backend, make_roles(), ssl_context).start()
     try:
         yield Running(thread, backend)
     finally:
