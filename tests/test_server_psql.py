@@ -28,7 +28,8 @@ from pgwire_fixtures import Running, server  # noqa: F401
 PSQL = Path(os.environ.get("DSQL_PG_BIN", "/usr/lib/postgresql/15/bin")) / "psql"
 TESTS = Path(__file__).resolve().parent
 
-pytestmark = pytest.mark.skipif(not PSQL.exists(), reason="psql is not installed")
+if not PSQL.exists():
+    raise FileNotFoundError(f"{PSQL} is missing: CI installs postgresql (psql, pgbench)")
 
 
 def psql(srv_host: str, port: int, *args: str, stdin: str = "", user: str = "admin",
@@ -156,9 +157,64 @@ def test_serve_process_scram_cancel_and_sigterm(serve: ServeProcess) -> None:
     assert "received shutdown signal" in log and "shut down" in log
 
 
-def test_serve_without_engine_explains(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "dsql.cli", "serve", "--port", "0",
-                          "--data", str(tmp_path)], capture_output=True, text=True, timeout=60,
-                         env={k: v for k, v in os.environ.items() if k != "DSQL_ADMIN_PASSWORD"})
-    assert out.returncode == 2
-    assert "dsql.session" in out.stderr and "--backend" in out.stderr
+def start_serve(data: Path, *extra: str) -> ServeProcess:
+    """`dsql serve` on the real engine over `data`, on a free loopback port."""
+    env = {**os.environ, "DSQL_ADMIN_PASSWORD": "s3cret"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dsql.cli", "serve", "--port", "0", "--data", str(data),
+         "--admin-user", "admin", "--shutdown-timeout", "5", *extra],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    lines: list[str] = []
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        m = re.search(r"ready: .*postgresql://[\d.]+:(\d+)/", line)
+        if m:
+            reader = threading.Thread(target=lambda: lines.extend(proc.stderr),  # type: ignore[arg-type]
+                                      daemon=True)
+            reader.start()
+            return ServeProcess(proc, int(m.group(1)), lines)
+    proc.kill()
+    raise AssertionError("dsql serve did not become ready:\n" + "".join(lines))
+
+
+def test_serve_the_engine_end_to_end(tmp_path: Path) -> None:
+    """psql and psycopg against `dsql serve` on its own data directory: DDL, DML, queries,
+    DSQL's first-committer-wins conflict (40001 OC000), and the data surviving a restart."""
+    data = tmp_path / "data"
+    srv = start_serve(data)
+    try:
+        out = psql("127.0.0.1", srv.port, "-At", "-v", "ON_ERROR_STOP=1", password="s3cret",
+                   stdin="CREATE TABLE acct (id int PRIMARY KEY, owner text, balance int);\n"
+                         "INSERT INTO acct VALUES (1, 'ann', 100), (2, 'bob', 50);\n"
+                         "SELECT owner, balance FROM acct ORDER BY id;\n")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines()[-2:] == ["ann|100", "bob|50"]
+        dsn = f"host=127.0.0.1 port={srv.port} user=admin password=s3cret dbname=dsql"
+        with psycopg.connect(dsn) as c1, psycopg.connect(dsn) as c2:
+            assert c1.execute("SELECT balance FROM acct WHERE id = %s", (1,)).fetchone() == (100,)
+            c2.execute("SELECT balance FROM acct WHERE id = 1").fetchone()
+            c1.execute("UPDATE acct SET balance = balance - 10 WHERE id = 1")
+            c2.execute("UPDATE acct SET balance = balance + 10 WHERE id = 1")
+            c1.commit()
+            with pytest.raises(psycopg.errors.SerializationFailure) as e:
+                c2.commit()
+            assert "(OC000)" in str(e.value)
+            c2.rollback()
+            assert c2.execute("SELECT balance FROM acct WHERE id = 1").fetchone() == (90,)
+            assert c1.execute("SELECT version()").fetchone()[0].startswith("PostgreSQL 16")
+    finally:
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(15) == 0, "".join(srv.lines)
+    srv = start_serve(data)
+    try:
+        out = psql("127.0.0.1", srv.port, "-At", "-c", "SELECT sum(balance) FROM acct",
+                   password="s3cret")
+        assert (out.returncode, out.stdout) == (0, "140\n"), out.stderr
+    finally:
+        srv.proc.send_signal(signal.SIGTERM)
+        srv.proc.wait(15)

@@ -1,11 +1,8 @@
 """The Backend for a data directory: the one place where the server meets the SQL engine.
 
-Until the engine's session layer (``dsql.session`` / ``dsql.engine``) exists this raises
-BackendUnavailable with a clear message; tests and tools inject a backend instead
-(``dsql serve --backend module:callable``). Wiring the engine is the body of ``open_backend``::
-
-    from dsql.engine import Database
-    return EngineBackend(Database.open(data_dir))   # open_session(startup, client) -> Session
+``open_backend(data_dir)`` opens the engine's Database (``dsql.engine``) and hands out one
+``dsql.session.Session`` per connection; tools and tests may serve another backend instead
+(``dsql serve --backend module:callable``).
 """
 
 from __future__ import annotations
@@ -14,21 +11,47 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from dsql.server.backend import Backend
+from dsql.server.backend import Backend, ClientChannel, StartupInfo
 from dsql.server.errors import BackendUnavailable
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class EngineBackend:
+    """The SQL engine as the server's Backend."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from dsql.engine import Database
+
+        self.db = Database.open(data_dir)
+
+    def open_session(self, startup: StartupInfo, client: ClientChannel) -> object:
+        from dsql.session import Session
+
+        session = Session(self.db)
+        try:
+            # PostgreSQL applies startup parameters and -c options as SET at session start.
+            settings = dict(startup.settings)
+            if startup.application_name:
+                settings.setdefault("application_name", startup.application_name)
+            for name, value in settings.items():
+                if not name.replace("_", "").replace(".", "").isalnum():
+                    continue
+                session.execute(f"SET {name} TO {_quote_literal(value)}")
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def open_backend(data_dir: Path) -> Backend:
     """The engine's Backend over `data_dir` (created if missing)."""
-    try:
-        importlib.import_module("dsql.session")
-    except ImportError:
-        raise BackendUnavailable(
-            "the SQL engine (dsql.session) is not available in this build, so `dsql serve` "
-            "has no database to serve yet; use --backend MODULE:CALLABLE to serve another "
-            "backend") from None
-    raise BackendUnavailable(  # pragma: no cover - replaced when the engine lands
-        "dsql.session exists but the server is not wired to it yet (dsql.server.factory)")
+    return EngineBackend(data_dir)  # type: ignore[return-value]
 
 
 def load_backend_factory(spec: str) -> Callable[[Path], Backend]:
