@@ -15,6 +15,7 @@ from dsql.journal import crc32c
 SEGMENT_HEADER = struct.Struct("<8sIIQQII")  # magic version flags seq first_lsn crc reserved
 RECORD_HEADER = struct.Struct("<IIqQ")  # length checksum commit_ts lsn
 MAGIC = b"DSQLJRNL"
+VERSION = 2  # segments may end in a zero tail (preallocation)
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,16 @@ def parse_payload(payload: bytes) -> list[tuple[bytes, bytes | None]]:
     return writes
 
 
+def zero_tail_start(path: Path) -> int:
+    """Where the file's zero tail begins: one past its last non-zero byte."""
+    data = path.read_bytes()
+    return len(data.rstrip(b"\x00"))
+
+
 def read_layout(directory: Path) -> list[RecordLoc]:
-    """Every valid record in order, stopping (quietly) at the first invalid byte."""
+    """Every valid record in order, stopping (quietly) at the first invalid byte. A segment's
+    records end where only zero bytes are left in its file (the zero tail of a preallocated
+    segment); a zero length field followed by anything non-zero is invalid."""
     out: list[RecordLoc] = []
     expect_lsn: int | None = None
     for path in segment_files(directory):
@@ -59,13 +68,15 @@ def read_layout(directory: Path) -> list[RecordLoc]:
         if len(data) < SEGMENT_HEADER.size:
             return out
         magic, version, flags, _seq, first_lsn, crc, _ = SEGMENT_HEADER.unpack_from(data, 0)
-        if magic != MAGIC or version != 1 or flags != 0 or crc != crc32c(data[:32]):
+        if magic != MAGIC or version != VERSION or flags != 0 or crc != crc32c(data[:32]):
             return out
         if expect_lsn is not None and first_lsn != expect_lsn:
             return out
         expect_lsn = first_lsn
         pos = SEGMENT_HEADER.size
         while pos + RECORD_HEADER.size <= len(data):
+            if not any(data[pos:]):
+                break  # the zero tail: the clean end of this segment's records
             length, checksum, commit_ts, lsn = RECORD_HEADER.unpack_from(data, pos)
             end = pos + RECORD_HEADER.size + length
             if length < 4 or end > len(data) or lsn != expect_lsn:
@@ -77,6 +88,6 @@ def read_layout(directory: Path) -> list[RecordLoc]:
             out.append(RecordLoc(path, pos, end, lsn, commit_ts))
             expect_lsn += 1
             pos = end
-        if pos != len(data):
+        if any(data[pos:]):
             return out
     return out

@@ -1,11 +1,12 @@
 """Journal from Python: round trips, rollover, drop_through, reopen, cursors, API misuse.
 
 Goal: the typed face (dsql.journal) returns exactly what was appended, in lsn order, across
-segment files and reopens, and rejects misuse with clear exceptions. Method: small journals with
-unsafe-no-sync durability (fast; durability itself is covered by the crash tests), an
-independent reader of the documented format (tests/journal_layout.py) to check the files, and a
-hypothesis state machine that runs random appends, reopens, torn tails, drops and reads against a
-plain-Python model.
+segment files and reopens, with and without preallocated segments, and rejects misuse with clear
+exceptions. Method: small journals with unsafe-no-sync durability (fast; durability itself is
+covered by the crash tests), an independent reader of the documented format
+(tests/journal_layout.py) to check the files, and a hypothesis state machine that runs random
+appends, reopens, torn tails (cut short, or zeroed in place as in a preallocated file), drops and
+reads against a plain-Python model, once with growing and once with preallocated segments.
 """
 
 from __future__ import annotations
@@ -187,9 +188,37 @@ def test_inspect_reports_without_changing(tmp_path: Path, caplog: pytest.LogCapt
     assert any("truncated the file" in r.getMessage() for r in caplog.records)
 
 
+def test_preallocation_defaults_and_spare(tmp_path: Path) -> None:
+    with Journal(tmp_path / "unsafe", durability=UNSAFE) as j:
+        assert not j.preallocate and not j.wait_spare_ready()
+    with Journal(tmp_path / "synced", segment_bytes=4096) as j:  # fdatasync: on by default
+        assert j.preallocate
+        assert j.wait_spare_ready(timeout_s=10)
+        assert (tmp_path / "synced" / "journal-spare.tmp").stat().st_size == 4096
+        with pytest.raises(ValueError, match="timeout_s"):
+            j.wait_spare_ready(-1)
+        for ts in range(1, 200):
+            j.append(ts, writes_for(ts))
+        stats = j.stats()
+        assert stats.segments_created >= 3 and stats.rollover_waits >= 0
+        sizes = [Path(s.path).stat().st_size for s in j.segments()]
+        assert sizes[1:] == [4096] * (len(sizes) - 1)  # the first was made at open, unfilled
+    assert not (tmp_path / "synced" / "journal-spare.tmp").exists()
+    assert [r.lsn for r in read_layout(tmp_path / "synced")] == list(range(1, 200))
+    with Journal(tmp_path / "synced", segment_bytes=4096) as j:
+        assert j.recovery.clean and j.recovery.spare_files == ()
+        assert j.recovery.last_lsn == 199
+    with Journal(tmp_path / "off", segment_bytes=4096, preallocate=False) as j:
+        assert not j.preallocate
+        j.append(1, writes_for(1))
+    assert not (tmp_path / "off" / "journal-spare.tmp").exists()
+
+
 # ---- model-based: random operations against a plain-Python model ------------------------------
 class JournalModel(RuleBasedStateMachine):
     """The model: a list of (commit_ts, lsn, writes) and the oldest lsn still readable."""
+
+    PREALLOCATE = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -198,17 +227,31 @@ class JournalModel(RuleBasedStateMachine):
         self.tmp = tempfile.TemporaryDirectory()
         self.path = Path(self.tmp.name)
         self.segment_bytes = 700
-        self.j = Journal(self.path, durability=UNSAFE, segment_bytes=self.segment_bytes)
+        self.j = self.open()
         self.records: list[tuple[int, int, list[tuple[bytes, bytes | None]]]] = []
         self.first_lsn = 1
+
+    def open(self) -> Journal:
+        j = Journal(self.path, durability=UNSAFE, segment_bytes=self.segment_bytes,
+                    preallocate=self.PREALLOCATE)
+        # Which segment a record lands in depends on whether a spare is ready (a short active
+        # segment moves to it early): wait, so that the layout, and what hypothesis draws from
+        # it (drop_through), is the same on every run.
+        assert j.wait_spare_ready(timeout_s=10) == self.PREALLOCATE
+        return j
 
     def teardown(self) -> None:
         self.j.close()
         self.tmp.cleanup()
 
+    def last_frame_bytes(self) -> int:
+        """The size of the last record's frame (docs/journal-format.md), from the model."""
+        writes = self.records[-1][2]
+        return 24 + 4 + sum(8 + len(k) + (len(v) if v is not None else 0) for k, v in writes)
+
     def reopen(self) -> None:
         self.j.close()
-        self.j = Journal(self.path, durability=UNSAFE, segment_bytes=self.segment_bytes)
+        self.j = self.open()
 
     @rule(ts=st.integers(-(2**63), 2**63 - 1),
           writes=st.lists(st.tuples(st.binary(max_size=40),
@@ -222,25 +265,67 @@ class JournalModel(RuleBasedStateMachine):
     def reopen_clean(self) -> None:
         self.reopen()
         assert self.j.recovery.clean
-        assert self.j.recovery.last_lsn == len(self.records)
+        assert self.j.recovery.next_lsn == len(self.records) + 1
+        assert self.j.recovery.last_lsn == self.last_present()
 
-    @precondition(lambda self: len(self.records) > 0)
+    def last_present(self) -> int:
+        """The last lsn still in the journal (0 when drop_through took every record)."""
+        return len(self.records) if len(self.records) >= self.first_lsn else 0
+
+    @precondition(lambda self: len(self.records) >= self.first_lsn)  # a record to damage
     @rule(data=st.data())
     def crash_with_torn_tail(self, data: st.DataObject) -> None:
         """Cut the last record somewhere inside it: recovery drops exactly that record."""
         self.j.close()
         last = read_layout(self.path)[-1]
-        assert last.lsn == len(self.records)
-        cut = data.draw(st.integers(last.offset + 1, last.end - 1))
+        assert last.lsn == len(self.records) and last.end - last.offset == self.last_frame_bytes()
+        # Drawn relative to the record: where it sits depends on when a spare became ready.
+        cut = last.offset + data.draw(st.integers(1, self.last_frame_bytes() - 1))
         with open(last.file, "r+b") as f:
             f.truncate(cut)
-        self.j = Journal(self.path, durability=UNSAFE, segment_bytes=self.segment_bytes)
+        self.j = self.open()
         r = self.j.recovery
         assert r.truncated and r.truncated_offset == last.offset
         assert Path(r.truncated_file).name == last.file.name
         self.records.pop()
-        assert r.last_lsn == len(self.records) and r.next_lsn == len(self.records) + 1
         self.first_lsn = min(self.first_lsn, len(self.records) + 1)
+        assert r.last_lsn == self.last_present() and r.next_lsn == len(self.records) + 1
+
+    @precondition(lambda self: len(self.records) >= self.first_lsn)
+    @rule(data=st.data())
+    def crash_with_zeroed_tail(self, data: st.DataObject) -> None:
+        """Zero the last record from some byte on, keeping the file's size (its later pages
+        never reached the disk): the record is lost (unless those bytes were zeros already);
+        the journal is damaged unless nothing of it is left but zeros (then it is as if never
+        written)."""
+        self.j.close()
+        last = read_layout(self.path)[-1]
+        assert last.lsn == len(self.records) and last.end - last.offset == self.last_frame_bytes()
+        start = last.offset + data.draw(st.integers(0, self.last_frame_bytes() - 1))
+        with open(last.file, "r+b") as f:
+            f.seek(start)
+            if not any(f.read(last.end - start)):
+                self.j = self.open()  # nothing changes: the record stays
+                assert self.j.recovery.clean
+                return
+            f.seek(start)
+            f.write(bytes(last.end - start))
+            f.seek(last.offset)
+            left = f.read(last.end - last.offset)
+        # Empty segments after the lost record (a rollover, then a cut) no longer continue the
+        # chain: they are cut too.
+        later = [f for f in segment_files(self.path) if f.name > last.file.name]
+        self.j = self.open()
+        r = self.j.recovery
+        self.records.pop()
+        self.first_lsn = min(self.first_lsn, len(self.records) + 1)
+        assert r.last_lsn == self.last_present() and r.next_lsn == len(self.records) + 1
+        assert r.clean == (not any(left) and not later)
+        if any(left):
+            assert r.truncated_offset == last.offset
+            assert Path(r.truncated_file).name == last.file.name
+        elif later:
+            assert "breaks the sequence" in r.reason
 
     @precondition(lambda self: len(self.records) > 0)
     @rule(data=st.data())
@@ -263,8 +348,15 @@ class JournalModel(RuleBasedStateMachine):
         assert self.j.first_lsn == self.first_lsn
 
 
-TestJournalModel = JournalModel.TestCase
-TestJournalModel.settings = settings(
+class PreallocatedJournalModel(JournalModel):
+    PREALLOCATE = True
+
+
+MODEL_SETTINGS = settings(
     max_examples=40, stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+TestJournalModel = JournalModel.TestCase
+TestJournalModel.settings = MODEL_SETTINGS
+TestPreallocatedJournalModel = PreallocatedJournalModel.TestCase
+TestPreallocatedJournalModel.settings = MODEL_SETTINGS

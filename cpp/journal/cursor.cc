@@ -57,8 +57,10 @@ std::vector<Record> Cursor::next_batch(size_t records_max, size_t bytes_max) {
       const uint64_t offset = reader_->offset();
       const SegmentReader::Next n = reader_->next(at.segment.bytes, &rec, &why);
       if (n == SegmentReader::Next::kEnd) break;
-      if (n == SegmentReader::Next::kBad || rec.lsn != reader_lsn_) {
-        if (n != SegmentReader::Next::kBad) {
+      // Below the durable end every byte belongs to a record: zeros there are damage too.
+      if (n == SegmentReader::Next::kZeroTail) why = "zero bytes where a record should start";
+      if (n != SegmentReader::Next::kRecord || rec.lsn != reader_lsn_) {
+        if (n == SegmentReader::Next::kRecord) {
           why = "record lsn out of sequence (expected " + std::to_string(reader_lsn_) +
                 ", found " + std::to_string(rec.lsn) + ")";
         }

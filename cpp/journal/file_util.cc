@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "journal/errors.h"
@@ -47,7 +49,8 @@ UniqueFd open_or_throw(const std::string& path, int flags, int mode) {
   return UniqueFd(fd);
 }
 
-void write_all(int fd, const struct iovec* iov_in, int count, const std::string& path) {
+void pwrite_all(int fd, const struct iovec* iov_in, int count, uint64_t offset,
+                const std::string& path) {
   assert(fd >= 0 && count >= 0);
   assert(count <= IOV_MAX);
   std::vector<struct iovec> iov(iov_in, iov_in + count);
@@ -55,12 +58,14 @@ void write_all(int fd, const struct iovec* iov_in, int count, const std::string&
   // Each pass writes at least one byte or throws, so the loop ends after at most
   // (total bytes) passes; in practice one.
   while (first < iov.size()) {
-    const ssize_t wrote = ::writev(fd, iov.data() + first, static_cast<int>(iov.size() - first));
+    const ssize_t wrote = ::pwritev(fd, iov.data() + first, static_cast<int>(iov.size() - first),
+                                    static_cast<off_t>(offset));
     if (wrote < 0) {
       if (errno == EINTR) continue;
       throw JournalError(errno_message("cannot write", path, errno));
     }
     if (wrote == 0) throw JournalError("cannot write " + path + ": write returned 0");
+    offset += static_cast<uint64_t>(wrote);
     size_t left = static_cast<size_t>(wrote);
     while (first < iov.size() && left >= iov[first].iov_len) {
       left -= iov[first].iov_len;
@@ -74,11 +79,53 @@ void write_all(int fd, const struct iovec* iov_in, int count, const std::string&
   }
 }
 
-void write_all(int fd, const void* data, size_t n, const std::string& path) {
+void pwrite_all(int fd, const void* data, size_t n, uint64_t offset, const std::string& path) {
   struct iovec one;
   one.iov_base = const_cast<void*>(data);
   one.iov_len = n;
-  write_all(fd, &one, 1, path);
+  pwrite_all(fd, &one, 1, offset, path);
+}
+
+bool write_zeros(int fd, uint64_t from_offset, uint64_t to_offset, const std::string& path,
+                 const std::atomic<bool>* stop) {
+  assert(fd >= 0);
+  assert(from_offset <= to_offset);
+  // One chunk is kZeroIovs iovecs over the same static block of zeros.
+  static constexpr size_t kBlockBytes = 64 * 1024;
+  static constexpr size_t kZeroIovs = kZeroChunkBytes / kBlockBytes;
+  static_assert(kZeroIovs * kBlockBytes == kZeroChunkBytes && kZeroIovs <= IOV_MAX);
+  static const std::vector<char> block(kBlockBytes, '\0');
+  struct iovec iov[kZeroIovs];
+  // Bounded: each pass writes one chunk (or the rest) and moves from_offset on by it.
+  while (from_offset < to_offset) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) return false;
+    const uint64_t n = std::min<uint64_t>(kZeroChunkBytes, to_offset - from_offset);
+    int count = 0;
+    for (uint64_t done = 0; done < n; done += kBlockBytes, ++count) {
+      iov[count].iov_base = const_cast<char*>(block.data());
+      iov[count].iov_len = static_cast<size_t>(std::min<uint64_t>(kBlockBytes, n - done));
+    }
+    assert(count >= 1 && static_cast<size_t>(count) <= kZeroIovs);
+    pwrite_all(fd, iov, count, from_offset, path);
+    from_offset += n;
+  }
+  assert(from_offset == to_offset);
+  return true;
+}
+
+void rename_no_replace(const std::string& from, const std::string& to) {
+  assert(!from.empty() && !to.empty());
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return;
+  if (errno != EINVAL && errno != ENOSYS) {
+    throw JournalError(errno_message("cannot rename " + from + " to", to, errno));
+  }
+  // The file system cannot refuse to replace: link then unlink does the same.
+  if (::link(from.c_str(), to.c_str()) != 0) {
+    throw JournalError(errno_message("cannot link " + from + " to", to, errno));
+  }
+  if (::unlink(from.c_str()) != 0) {
+    throw JournalError(errno_message("cannot remove", from, errno));
+  }
 }
 
 size_t pread_full(int fd, void* data, size_t n, uint64_t offset, const std::string& path) {

@@ -1,5 +1,6 @@
-// Small POSIX file helpers for the journal: an owning descriptor, whole writes and reads that
-// retry after EINTR and short transfers, directory fsync, and directory listing.
+// Small POSIX file helpers for the journal: an owning descriptor, whole positioned writes and
+// reads that retry after EINTR and short transfers, zero-filling, directory fsync, renaming
+// without replacing, and directory listing.
 //
 // Every failure throws JournalError with the operation, the path and strerror(errno).
 //
@@ -10,6 +11,7 @@
 
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -42,10 +44,22 @@ std::string errno_message(const std::string& what, const std::string& path, int 
 // Opens or throws JournalError.
 UniqueFd open_or_throw(const std::string& path, int flags, int mode = 0644);
 
-// Writes every byte of iov[0, count) at the file's current offset (the fd is O_APPEND).
-// REQUIRES: count >= 0.
-void write_all(int fd, const struct iovec* iov, int count, const std::string& path);
-void write_all(int fd, const void* data, size_t n, const std::string& path);
+// Writes every byte of iov[0, count) at offset (pwritev; the descriptor's offset is unused).
+// REQUIRES: 0 <= count <= IOV_MAX.
+void pwrite_all(int fd, const struct iovec* iov, int count, uint64_t offset,
+                const std::string& path);
+void pwrite_all(int fd, const void* data, size_t n, uint64_t offset, const std::string& path);
+
+// Writes zero bytes over [from_offset, to_offset), growing the file when to_offset is past its
+// end, in chunks of kZeroChunkBytes. When stop is given it is read before each chunk; returns
+// false (bytes from some chunk on left unwritten) once it is true, else true.
+// REQUIRES: from_offset <= to_offset.
+inline constexpr size_t kZeroChunkBytes = size_t{1} << 20;
+bool write_zeros(int fd, uint64_t from_offset, uint64_t to_offset, const std::string& path,
+                 const std::atomic<bool>* stop = nullptr);
+
+// Renames from to to, failing (JournalError) when to exists.
+void rename_no_replace(const std::string& from, const std::string& to);
 
 // Reads up to n bytes at offset; returns fewer only at end of file.
 size_t pread_full(int fd, void* data, size_t n, uint64_t offset, const std::string& path);

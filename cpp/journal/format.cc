@@ -1,13 +1,15 @@
-// The journal's on-disk format.
+// The journal's on-disk format (version 2).
 //
 // All integers are little-endian; u32/u64/i64 are 4/8/8 bytes. crc32c is CRC32C (Castagnoli),
 // see crc32c.h.
 //
-//   journal-dir   := "LOCK"? segment-file*          ; any other name is ignored (and reported)
+//   journal-dir   := "LOCK"? spare-file? segment-file*   ; any other name is ignored (reported)
+//   spare-file    := name "journal-spare.tmp"            ; a segment being preallocated: zeros,
+//                                                        ; maybe a header; removed on open
 //   segment-file  := name "journal-" hex16(first_lsn) ".seg", contents segment
-//   segment       := seg-header record*
+//   segment       := seg-header record* zero-tail
 //   seg-header    := magic "DSQLJRNL"                        ; 8 bytes
-//                    version:u32 (= 1)  flags:u32 (= 0)
+//                    version:u32 (= 2)  flags:u32 (= 0)
 //                    segment_seq:u64  first_lsn:u64
 //                    header_crc:u32                          ; crc32c of the 32 bytes above
 //                    reserved:u32 (= 0)                      ; 40 bytes in all
@@ -19,6 +21,21 @@
 //   write         := key_len:u32  value_len:u32  key[key_len]  value
 //   value         := bytes[value_len]          when value_len != 0xFFFFFFFF
 //                  | (nothing: a tombstone)    when value_len == 0xFFFFFFFF
+//   zero-tail     := 0x00*                     ; to the end of the file (may be empty)
+//
+// Where the records end. Segments are preallocated: written full of zeros before any record
+// goes in, so that records overwrite blocks the file already has and fdatasync need not commit
+// a new file size. A record's length is >= 4, so its first 4 bytes are never all zero. At a
+// record boundary a reader decides, looking at the bytes from there to the end of the file:
+//   - none left, or all of them zero           -> the clean end of the segment's records;
+//   - a zero length field (or fewer than 4 bytes, all zero) but a non-zero byte further on
+//                                               -> damage: a zero-filled gap where a record
+//                                                  should be (a later record is not skipped to);
+//   - otherwise a record, which must be whole and valid, else damage (torn: cut short or bad
+//     checksum, e.g. a partly written record followed by zeros; corrupt: bad length, checksum
+//     or payload).
+// Version 1 (before preallocation) had no zero tail; this build refuses version 1 files
+// rather than misreading them (nothing was deployed with version 1).
 //
 // Sequence rules, checked by recovery and readers:
 //   - segment_seq increases by one from one segment file to the next;
@@ -26,8 +43,8 @@
 //   - every next record has lsn == previous lsn + 1, across segments too;
 //   - commit_ts is free: records are in lsn (file) order, which may differ from commit_ts order.
 // The first record that breaks a rule, or whose length or checksum is bad, or that is cut short
-// by the end of the file, ends the journal: recovery truncates the file there and removes the
-// later segment files.
+// by the end of the file, or a zero-filled gap followed by non-zero bytes, ends the journal:
+// recovery truncates the file there and removes the later segment files.
 #include "journal/format.h"
 
 #include <cassert>
@@ -77,8 +94,10 @@ std::string encode_segment_header(const SegmentHeader& header) {
   return out;
 }
 
-bool decode_segment_header(std::string_view bytes, SegmentHeader* out, std::string* why) {
+bool decode_segment_header(std::string_view bytes, SegmentHeader* out, std::string* why,
+                           uint32_t* other_version) {
   assert(out != nullptr && why != nullptr);
+  if (other_version != nullptr) *other_version = 0;
   if (bytes.size() < kSegmentHeaderBytes) {
     *why = "segment header cut short (" + std::to_string(bytes.size()) + " of " +
            std::to_string(kSegmentHeaderBytes) + " bytes)";
@@ -98,7 +117,9 @@ bool decode_segment_header(std::string_view bytes, SegmentHeader* out, std::stri
   }
   const uint32_t version = get<uint32_t>(p + 8);
   if (version != kFormatVersion) {
-    *why = "unsupported segment format version " + std::to_string(version);
+    *why = "segment format version " + std::to_string(version) + " (this build reads version " +
+           std::to_string(kFormatVersion) + " only)";
+    if (other_version != nullptr) *other_version = version;
     return false;
   }
   if (get<uint32_t>(p + 12) != 0 || get<uint32_t>(p + 36) != 0) {
@@ -145,6 +166,17 @@ bool parse_segment_file_name(std::string_view name, uint64_t* first_lsn) {
   if (v == 0) return false;
   *first_lsn = v;
   return true;
+}
+
+bool all_zero(const char* data, size_t n) {
+  assert(data != nullptr || n == 0);
+  // Word at a time, then the bytes left; memcpy keeps it free of alignment assumptions.
+  size_t i = 0;
+  uint64_t acc = 0;
+  for (; i + 8 <= n; i += 8) acc |= get<uint64_t>(data + i);
+  for (; i < n; ++i) acc |= static_cast<unsigned char>(data[i]);
+  assert(i == n);
+  return acc == 0;
 }
 
 // ---- records ------------------------------------------------------------------------------------

@@ -6,11 +6,16 @@
 // stamps the lsn and finishes the checksum over the 16 header bytes (under the journal's lock,
 // where lsns are handed out in file order).
 //
+// Segment files may end in a zero tail (preallocation); format.cc says how a reader tells the
+// clean end of the records from damage.
+//
 // Thread-safety: pure functions over caller-owned buffers.
 // Invariants:
 //   1. A sealed frame is kRecordHeaderBytes + length bytes; length == payload size.
 //   2. check_record() accepts exactly the frames seal_record() produces (any single flipped bit
 //      in a frame is caught by the CRC32C checksum).
+//   3. A frame's first 4 bytes (its length, >= kPayloadBytesMin) are never all zero, so a zero
+//      tail can never be read as a record, nor a record as a zero tail.
 #pragma once
 
 #include <bit>
@@ -27,7 +32,7 @@ static_assert(std::endian::native == std::endian::little,
               "the journal format is little-endian and is read with memcpy");
 
 inline constexpr char kSegmentMagic[8] = {'D', 'S', 'Q', 'L', 'J', 'R', 'N', 'L'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;  // 2: segments may end in a zero tail
 inline constexpr size_t kSegmentHeaderBytes = 40;
 inline constexpr size_t kRecordHeaderBytes = 24;  // length, checksum, commit_ts, lsn
 inline constexpr size_t kWriteHeaderBytes = 8;    // key_len, value_len
@@ -42,12 +47,22 @@ struct SegmentHeader {
 };
 
 std::string encode_segment_header(const SegmentHeader& header);
-// False (with why) unless bytes starts with a valid header.
-bool decode_segment_header(std::string_view bytes, SegmentHeader* out, std::string* why);
+// False (with why) unless bytes starts with a valid header. When the header is intact (magic and
+// checksum good) but of another format version, *other_version (if given) gets that version,
+// else 0: such a file was written by another build and is not damage.
+bool decode_segment_header(std::string_view bytes, SegmentHeader* out, std::string* why,
+                           uint32_t* other_version = nullptr);
+
+// The name of the spare: the next segment file, preallocated under this name until a rollover
+// gives it a header and renames it (see format.cc).
+inline constexpr std::string_view kSpareFileName = "journal-spare.tmp";
 
 // "journal-<first_lsn as 16 lowercase hex digits>.seg".
 std::string segment_file_name(uint64_t first_lsn);
 bool parse_segment_file_name(std::string_view name, uint64_t* first_lsn);
+
+// True when every byte of data[0, n) is zero.
+bool all_zero(const char* data, size_t n);
 
 // ---- writes -------------------------------------------------------------------------------------
 // One write of a transaction: a post-image (key, value) or a tombstone (key deleted).

@@ -2,11 +2,15 @@
 // Goal: what encode/seal writes, check_record accepts and decodes back exactly, and any damage
 // to a frame or header is rejected with a reason. Method: round trips over edge-case writes,
 // then every single-bit flip of a sealed frame and of a header, then hand-made malformed
-// payloads.
+// payloads; an intact header of another version is told apart from damage; a frame never
+// starts with a zero length (what lets a reader tell the zero tail of a preallocated segment
+// from a record).
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "journal/format.h"
 #include "testing/unit.h"
 
@@ -55,6 +59,43 @@ DSQL_TEST(JournalFormat, EveryHeaderBitFlipIsRejected) {
   }
 }
 
+DSQL_TEST(JournalFormat, OtherVersionIsNotDamage) {
+  std::string other = encode_segment_header(SegmentHeader{3, 99});
+  const uint32_t v1 = 1;
+  std::memcpy(other.data() + 8, &v1, 4);
+  const uint32_t crc = crc32c::value(other.data(), 32);
+  std::memcpy(other.data() + 32, &crc, 4);  // an intact version 1 header
+  SegmentHeader h;
+  std::string why;
+  uint32_t version = 77;
+  CHECK(!decode_segment_header(other, &h, &why, &version));
+  CHECK_EQ(version, uint32_t{1});
+  CHECK(why.find("version 1") != std::string::npos);
+  // A damaged header is damage, whatever its version field says.
+  other[20] = static_cast<char>(other[20] ^ 1);
+  CHECK(!decode_segment_header(other, &h, &why, &version));
+  CHECK_EQ(version, uint32_t{0});
+  CHECK(decode_segment_header(encode_segment_header(SegmentHeader{1, 1}), &h, &why, &version));
+  CHECK_EQ(version, uint32_t{0});
+}
+
+DSQL_TEST(JournalFormat, ZeroDetectionAndFramesNeverStartWithZeroLength) {
+  CHECK(all_zero(nullptr, 0));
+  std::string z(100, '\0');
+  for (size_t n = 0; n <= z.size(); ++n) CHECK(all_zero(z.data(), n));
+  for (size_t at = 0; at < z.size(); ++at) {  // every position, word-aligned or not
+    std::string one = z;
+    one[at] = 1;
+    CHECK(!all_zero(one.data(), one.size()));
+    CHECK(all_zero(one.data(), at));
+  }
+  const EncodedRecord empty = sealed(0, 1, {});
+  CHECK(!all_zero(empty.frame.data(), 4));
+  RecordView view;
+  std::string why;
+  CHECK(!parse_record_header(std::string(kRecordHeaderBytes, '\0'), &view, &why));
+}
+
 DSQL_TEST(JournalFormat, SegmentFileNames) {
   CHECK_EQ(segment_file_name(1), std::string("journal-0000000000000001.seg"));
   CHECK_EQ(segment_file_name(0xabcdef), std::string("journal-0000000000abcdef.seg"));
@@ -68,6 +109,7 @@ DSQL_TEST(JournalFormat, SegmentFileNames) {
   CHECK(!parse_segment_file_name("journal-000000000000001.seg", &lsn));
   CHECK(!parse_segment_file_name("journal-0000000000000001.seg.tmp", &lsn));
   CHECK(!parse_segment_file_name("LOCK", &lsn));
+  CHECK(!parse_segment_file_name(kSpareFileName, &lsn));  // the spare is never a segment
 }
 
 DSQL_TEST(JournalFormat, RecordRoundTrip) {

@@ -50,6 +50,10 @@ void validate(const Options& o) {
   }
 }
 
+bool preallocates(const Options& options) {
+  return options.preallocate.value_or(options.durability == Durability::kFdatasync);
+}
+
 Journal::Journal(std::string dir, Options options)
     : dir_(std::move(dir)), options_(std::move(options)) {
   assert(!dir_.empty());
@@ -100,13 +104,24 @@ void Journal::open_locked_dir() {
   next_lsn_ = recovery_.next_lsn;
   durable_lsn_ = recovery_.next_lsn - 1;
   segments_ = std::move(plan.keep);
+  if (preallocates(options_)) {
+    preparer_ = std::make_unique<SegmentPreparer>(dir_, options_.segment_bytes, sync);
+  }
   if (segments_.empty()) {
-    segments_.push_back(create_segment_file(plan.next_seq, next_lsn_, &active_fd_));
+    // Not from a spare: none is ready yet, and open does not wait for zero-filling. The leader
+    // moves to the spare once it is ready (invariant 7).
+    bool waited = false;
+    segments_.push_back(create_segment_file(plan.next_seq, next_lsn_, /*from_spare=*/false,
+                                            &active_fd_, &active_file_bytes_, &waited));
     ++stats_.segments_created;
   } else {
-    active_fd_ = open_or_throw(segments_.back().path, O_WRONLY | O_APPEND);
-    assert(file_size(active_fd_.get(), segments_.back().path) == segments_.back().bytes);
+    // Recovery checked that every byte past the last record is zero (invariant 6).
+    const SegmentInfo& active = segments_.back();
+    active_fd_ = open_or_throw(active.path, O_RDWR);
+    active_file_bytes_ = file_size(active_fd_.get(), active.path);
+    assert(active_file_bytes_ >= active.bytes);
   }
+  if (preparer_) preparer_->request();  // the next segment, in the background
   assert(durable_lsn_ + 1 == next_lsn_);
 }
 
@@ -118,18 +133,36 @@ Journal::~Journal() {
   }
 }
 
-SegmentInfo Journal::create_segment_file(uint64_t seq, uint64_t first_lsn, UniqueFd* fd) const {
+SegmentInfo Journal::create_segment_file(uint64_t seq, uint64_t first_lsn, bool from_spare,
+                                         UniqueFd* fd, uint64_t* file_bytes,
+                                         bool* waited) const {
   assert(seq >= 1 && first_lsn >= 1);
-  assert(fd != nullptr);
+  assert(fd != nullptr && file_bytes != nullptr && waited != nullptr);
+  assert(!from_spare || preparer_);
+  const bool sync = options_.durability == Durability::kFdatasync;
   const std::string path = join_path(dir_, segment_file_name(first_lsn));
-  UniqueFd created = open_or_throw(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL);
   const std::string header = encode_segment_header(SegmentHeader{seq, first_lsn});
-  write_all(created.get(), header.data(), header.size(), path);
-  if (options_.durability == Durability::kFdatasync) {
-    fdatasync_or_throw(created.get(), path);
-    fsync_dir(dir_);
+  UniqueFd created;
+  *waited = false;
+  if (from_spare) {
+    // The spare is whole and synced: the header, synced, then the rename, synced, make it the
+    // segment. A crash before the rename leaves a spare (removed on open), after it an empty
+    // last segment; either way no record was acknowledged in it.
+    created = preparer_->take(waited);
+    pwrite_all(created.get(), header.data(), header.size(), 0, preparer_->spare_path());
+    if (sync) fdatasync_or_throw(created.get(), preparer_->spare_path());
+    rename_no_replace(preparer_->spare_path(), path);
+    *file_bytes = preparer_->bytes();
+  } else {
+    created = open_or_throw(path, O_RDWR | O_CREAT | O_EXCL);
+    pwrite_all(created.get(), header.data(), header.size(), 0, path);
+    if (sync) fdatasync_or_throw(created.get(), path);
+    *file_bytes = kSegmentHeaderBytes;
   }
+  if (sync) fsync_dir(dir_);
+  if (from_spare) preparer_->request();
   *fd = std::move(created);
+  assert(fd->valid());
   return SegmentInfo{seq, first_lsn, path, kSegmentHeaderBytes, 0};
 }
 
@@ -185,10 +218,14 @@ void Journal::lead(std::unique_lock<std::mutex>& lock, Pending* self) {
     leader_waiting_ = false;
   }
 
-  // Choose the batch: roll first if the front record does not fit the active segment.
+  // Choose the batch: roll first if the front record does not fit the active segment, or (when
+  // preallocating) would run past the zero-filled part of its file while a spare is ready.
   const SegmentInfo& active = segments_.back();
   const size_t front_bytes = self->record.frame.size();
-  const bool roll = active.records > 0 && active.bytes + front_bytes > options_.segment_bytes;
+  const uint64_t front_end = active.bytes + front_bytes;
+  const bool roll = active.records > 0 &&
+                    (front_end > options_.segment_bytes ||
+                     (preparer_ && front_end > active_file_bytes_ && preparer_->ready()));
   const uint64_t base = roll ? kSegmentHeaderBytes : active.bytes;
   const uint64_t roll_seq = active.seq + 1;
   std::string active_path = active.path;  // segments_ may change while the lock is released
@@ -212,15 +249,19 @@ void Journal::lead(std::unique_lock<std::mutex>& lock, Pending* self) {
   // The I/O, without the lock. Appenders keep queueing behind the batch meanwhile.
   std::string error = failure_;
   std::vector<SegmentInfo> rolled;
+  bool waited = false;
   if (error.empty()) {
     lock.unlock();
     try {
       if (roll) {
         // The old segment was synced with its last batch; closing it needs no sync.
-        rolled.push_back(create_segment_file(roll_seq, first_lsn, &active_fd_));
+        rolled.push_back(create_segment_file(roll_seq, first_lsn, preparer_ != nullptr,
+                                             &active_fd_, &active_file_bytes_, &waited));
         active_path = rolled[0].path;
       }
-      write_all(active_fd_.get(), iov.data(), static_cast<int>(n), active_path);
+      // At the logical end (invariant 6: zeros there, or past the end of the file).
+      pwrite_all(active_fd_.get(), iov.data(), static_cast<int>(n), base, active_path);
+      active_file_bytes_ = std::max<uint64_t>(active_file_bytes_, base + batch_bytes);
       if (options_.durability == Durability::kFdatasync) {
         fdatasync_or_throw(active_fd_.get(), active_path);
       }
@@ -235,7 +276,9 @@ void Journal::lead(std::unique_lock<std::mutex>& lock, Pending* self) {
     if (!rolled.empty()) {
       segments_.push_back(std::move(rolled[0]));
       ++stats_.segments_created;
+      if (waited) ++stats_.rollover_waits;
     }
+    assert(segments_.back().bytes == base);
     SegmentInfo& seg = segments_.back();
     seg.bytes += batch_bytes;
     seg.records += n;
@@ -276,6 +319,12 @@ bool Journal::wait_durable(uint64_t lsn, int64_t timeout_ns) const {
     });
   }
   return durable_lsn_ >= lsn;
+}
+
+bool Journal::wait_spare_ready(int64_t timeout_ns) const {
+  assert(timeout_ns >= 0);
+  if (!preparer_) return false;
+  return preparer_->wait_ready(timeout_ns);
 }
 
 size_t Journal::drop_through(uint64_t lsn) {
@@ -319,6 +368,7 @@ void Journal::close() {
     closed_ = true;
     durable_cv_.notify_all();
   }
+  if (preparer_) preparer_->stop();  // removes an unused spare
   active_fd_.reset();
   lock_fd_.reset();  // releases the flock
 }

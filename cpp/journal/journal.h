@@ -20,6 +20,19 @@
 // synced, and the directory synced before any record goes into it. drop_through(lsn) removes
 // whole sealed segments whose records are all <= lsn, oldest first, then syncs the directory.
 //
+// Preallocation (on by default with fdatasync durability). Every segment file is created
+// segment_bytes long and written full of zeros before a record goes in, and records are written
+// (pwritev) at the segment's logical end, so a batch's fdatasync flushes data only: the file's
+// size and blocks do not change. A background SegmentPreparer (segment_preparer.h) makes the
+// next segment's file ahead of need, so a rollover only writes a header into it and renames it;
+// a committer waits for zero-filling only if a whole segment fills before its successor is
+// ready (Stats::rollover_waits). Recovery reads a segment's zero tail as its clean end
+// (format.cc). Open never waits for zero-filling: a new journal's first segment is created
+// with just its header, and the active segment may be shorter than segment_bytes (cut by
+// recovery, or written without preallocation); records then grow the file until the spare is
+// ready, and the leader moves to the spare at the first batch that would run past the zero-filled
+// part of the file (a segment may end before segment_bytes).
+//
 // Open runs recovery (recovery.h): the journal keeps its valid prefix and appends after it;
 // recovery() says what was found and cut. A LOCK file in the directory, held with flock(), keeps
 // a second Journal (in this or another process) from opening the same directory.
@@ -38,6 +51,10 @@
 //   4. segments_ is a contiguous chain; its back() is the active segment, never dropped.
 //   5. After an I/O failure (failure_ set) nothing more is written; every queued and later
 //      append fails with JournalError, until the directory is reopened (and recovered).
+//   6. Every byte of the active segment file past its durable end that no batch in flight has
+//      written is zero (so a crash leaves records, then at most one torn batch, then zeros).
+//   7. active_file_bytes_ is the active segment file's size; bytes before it need no change of
+//      file size or block allocation when written.
 #pragma once
 
 #include <condition_variable>
@@ -45,6 +62,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +70,7 @@
 #include "journal/file_util.h"
 #include "journal/format.h"
 #include "journal/recovery.h"
+#include "journal/segment_preparer.h"
 #include "journal/segment_reader.h"
 
 namespace dsql::journal {
@@ -70,7 +89,13 @@ struct Options {
   size_t queue_records_max = 16384;             // appenders queued at most
   size_t record_bytes_max = size_t{32} << 20;   // payload bytes per record
   bool create = true;                           // create the directory when missing
+  // Zero-fill segment files to segment_bytes before use (see the file comment); unset: on with
+  // kFdatasync, off with kUnsafeNoSync (nothing to gain without fdatasync).
+  std::optional<bool> preallocate;
 };
+
+// Whether options preallocate segments (resolving the unset default).
+bool preallocates(const Options& options);
 
 // Throws std::invalid_argument when an option is out of range (the message says which).
 void validate(const Options& options);
@@ -83,6 +108,7 @@ struct Stats {
   uint64_t segments_created = 0;  // rollovers (and the first segment of a new journal)
   uint64_t segments_dropped = 0;
   uint64_t max_batch_records = 0;
+  uint64_t rollover_waits = 0;  // rollovers that waited for the next segment's zero-filling
 };
 
 // One record as read back.
@@ -116,6 +142,11 @@ class Journal : public std::enable_shared_from_this<Journal> {
 
   // True once durable_lsn() >= lsn; waits at most timeout_ns (0: do not wait).
   bool wait_durable(uint64_t lsn, int64_t timeout_ns) const;
+  // True once the next segment's file is preallocated (a rollover would not wait); waits at
+  // most timeout_ns. Always false without preallocation. For tests and benchmarks that want
+  // the steady state from their first append.
+  bool wait_spare_ready(int64_t timeout_ns) const;
+  bool preallocate() const { return preparer_ != nullptr; }
   // Removes sealed segments whose records are all <= lsn; returns how many.
   // Throws std::invalid_argument when lsn > durable_lsn().
   size_t drop_through(uint64_t lsn);
@@ -150,9 +181,12 @@ class Journal : public std::enable_shared_from_this<Journal> {
   Locate locate(uint64_t lsn) const;
   void throw_if_unusable_locked() const;
   void lead(std::unique_lock<std::mutex>& lock, Pending* self);
-  // Creates and syncs the segment file for first_lsn with sequence seq; *fd gets it for append.
-  // Touches no guarded state (the leader calls it without the lock).
-  SegmentInfo create_segment_file(uint64_t seq, uint64_t first_lsn, UniqueFd* fd) const;
+  // Creates and syncs the segment file for first_lsn with sequence seq, from the preparer's
+  // spare when from_spare, else as a file of just the header; *fd gets it for writing,
+  // *file_bytes its size, *waited whether it had to wait for the spare. Touches no guarded state
+  // (the leader calls it without the lock).
+  SegmentInfo create_segment_file(uint64_t seq, uint64_t first_lsn, bool from_spare, UniqueFd* fd,
+                                  uint64_t* file_bytes, bool* waited) const;
 
   const std::string dir_;
   const Options options_;
@@ -178,6 +212,9 @@ class Journal : public std::enable_shared_from_this<Journal> {
 
   // Owned by the leader (invariant 3), or by open/close when no leader can exist.
   UniqueFd active_fd_;
+  uint64_t active_file_bytes_ = 0;  // invariant 7
+  // Set at open when preallocating; its methods are thread-safe.
+  std::unique_ptr<SegmentPreparer> preparer_;
 };
 
 // Reads durable records in lsn (file) order from a starting lsn, in batches.

@@ -71,6 +71,14 @@ RecoveryPlan plan_recovery(const std::string& dir) {
   for (const DirEntry& e : list_dir(dir)) {
     uint64_t lsn = 0;
     if (e.name == kLockName) continue;
+    if (e.regular_file && e.name == kSpareFileName) {
+      const std::string path = join_path(dir, e.name);
+      plan.spares.push_back(path);
+      r.spare_files.push_back(path);
+      r.messages.push_back("removed " + e.name +
+                           ": an unused preallocated segment, not part of the log");
+      continue;
+    }
     if (e.regular_file && parse_segment_file_name(e.name, &lsn)) {
       found.push_back(Candidate{lsn, e.name, join_path(dir, e.name)});
     } else {
@@ -91,7 +99,14 @@ RecoveryPlan plan_recovery(const std::string& dir) {
     const uint64_t size = reader.file_size();
     SegmentHeader header;
     std::string why;
-    if (!reader.read_header(&header, &why)) {
+    uint32_t other_version = 0;
+    if (!reader.read_header(&header, &why, &other_version)) {
+      if (other_version != 0) {
+        throw JournalError("journal " + dir + ": " + c.name + " has " + why +
+                           "; it was written by another build of dsql. Nothing was changed; "
+                           "open it with that build (older formats are not converted: no "
+                           "journal was deployed with one)");
+      }
       end_here(&plan, found, i, 0, size, why, /*whole_file=*/true);
       break;
     }
@@ -118,7 +133,7 @@ RecoveryPlan plan_recovery(const std::string& dir) {
       RecordView rec;
       const uint64_t at = reader.offset();
       const SegmentReader::Next n = reader.next(size, &rec, &why);
-      if (n == SegmentReader::Next::kEnd) break;
+      if (n == SegmentReader::Next::kEnd || n == SegmentReader::Next::kZeroTail) break;
       if (n == SegmentReader::Next::kRecord && rec.lsn != expect_lsn) {
         why = "record lsn out of sequence (expected " + std::to_string(expect_lsn) + ", found " +
               std::to_string(rec.lsn) + ")";
@@ -138,7 +153,7 @@ RecoveryPlan plan_recovery(const std::string& dir) {
       stopped = true;
       break;
     }
-    assert(stopped || seg.bytes == size);
+    assert(seg.bytes <= size);
     plan.keep.push_back(seg);
     expect_seq = header.seq + 1;
     if (stopped) break;
@@ -175,6 +190,12 @@ void apply_recovery(const std::string& dir, const RecoveryPlan& plan, bool sync)
     }
   }
   if (sync && !plan.remove.empty()) fsync_dir(dir);
+  // A spare holds no records; if its removal is lost in a crash, the next open removes it.
+  for (const std::string& spare : plan.spares) {
+    if (::unlink(spare.c_str()) != 0 && errno != ENOENT) {
+      throw JournalError(errno_message("cannot remove", spare, errno));
+    }
+  }
 }
 
 }  // namespace dsql::journal

@@ -16,60 +16,16 @@ namespace dsql::journal {
 namespace {
 
 using test::append_ts;
+using test::build;
+using test::Layout;
+using test::materialise;
 using test::read_all;
 using test::read_file;
 using test::record_matches;
+using test::records_before;
 using test::TempDir;
 using test::unsafe_options;
 using test::write_file;
-
-// Where each record of a journal lives.
-struct Layout {
-  struct Rec {
-    size_t file;  // index into files
-    uint64_t offset;
-    uint64_t end;
-  };
-  std::vector<std::string> names;  // segment file names, in order
-  std::vector<std::string> bytes;  // their contents
-  std::vector<Rec> recs;           // recs[lsn - 1]
-};
-
-Layout build(const std::string& dir, int records, uint64_t segment_bytes) {
-  Layout out;
-  auto j = Journal::open(dir, unsafe_options(segment_bytes));
-  for (int i = 1; i <= records; ++i) {
-    const uint64_t before = j->segments().back().records > 0 ? j->segments().back().bytes : 0;
-    const uint64_t lsn = append_ts(*j, 1000 + i);
-    const SegmentInfo seg = j->segments().back();
-    const uint64_t start = seg.records == 1 ? kSegmentHeaderBytes : before;
-    (void)lsn;
-    const std::string name = std::filesystem::path(seg.path).filename();
-    if (out.names.empty() || out.names.back() != name) out.names.push_back(name);
-    out.recs.push_back(Layout::Rec{out.names.size() - 1, start, seg.bytes});
-  }
-  j->close();
-  for (const std::string& n : out.names) out.bytes.push_back(read_file(dir + "/" + n));
-  return out;
-}
-
-// Writes layout's files (with file `which` replaced by `content`) into a fresh directory.
-void materialise(const std::string& dir, const Layout& l, size_t which, const std::string& content) {
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directory(dir);
-  for (size_t i = 0; i < l.names.size(); ++i) {
-    write_file(dir + "/" + l.names[i], i == which ? content : l.bytes[i]);
-  }
-}
-
-// The number of records wholly before (file, offset), and whether offset is inside a header.
-uint64_t records_before(const Layout& l, size_t file, uint64_t offset) {
-  uint64_t n = 0;
-  for (const Layout::Rec& r : l.recs) {
-    if (r.file < file || (r.file == file && r.end <= offset)) ++n;
-  }
-  return n;
-}
 
 DSQL_TEST(Recovery, TornTailAtEveryOffsetOfTheLastSegment) {
   TempDir dir;

@@ -36,9 +36,31 @@ bool SegmentReader::ensure(uint64_t offset, size_t n, uint64_t limit) {
   return buf_.size() >= n;
 }
 
-bool SegmentReader::read_header(SegmentHeader* out, std::string* why) {
+uint64_t SegmentReader::find_nonzero(uint64_t from, uint64_t limit) {
+  assert(from <= limit);
+  std::string chunk;
+  // Bounded: each pass moves from on by a whole chunk or returns.
+  while (from < limit) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kZeroScanBytes, limit - from));
+    chunk.resize(want);
+    const size_t got = pread_full(fd_.get(), chunk.data(), want, from, path_);
+    if (got < want) return from + got;  // the file shrank under us: not a clean tail
+    if (!all_zero(chunk.data(), want)) {
+      size_t i = 0;
+      while (chunk[i] == '\0') ++i;  // ends: the chunk holds a non-zero byte
+      assert(i < want);
+      return from + i;
+    }
+    from += want;
+  }
+  assert(from == limit);
+  return limit;
+}
+
+bool SegmentReader::read_header(SegmentHeader* out, std::string* why, uint32_t* other_version) {
   assert(offset_ == 0);
   assert(out != nullptr && why != nullptr);
+  if (other_version != nullptr) *other_version = 0;
   const uint64_t size = file_size();
   if (size < kSegmentHeaderBytes) {
     *why = "segment header cut short (" + std::to_string(size) + " of " +
@@ -49,7 +71,8 @@ bool SegmentReader::read_header(SegmentHeader* out, std::string* why) {
     *why = "short read of the segment header";
     return false;
   }
-  if (!decode_segment_header(std::string_view(buf_).substr(0, kSegmentHeaderBytes), out, why)) {
+  if (!decode_segment_header(std::string_view(buf_).substr(0, kSegmentHeaderBytes), out, why,
+                             other_version)) {
     return false;
   }
   offset_ = kSegmentHeaderBytes;
@@ -61,6 +84,20 @@ SegmentReader::Next SegmentReader::next(uint64_t limit_offset, RecordView* out, 
   assert(offset_ >= kSegmentHeaderBytes);
   if (offset_ == limit_offset) return Next::kEnd;
   const uint64_t left = limit_offset - offset_;
+  // A record's length field is never zero (format.cc): zeros here are the zero tail, or damage
+  // when anything non-zero follows them.
+  const size_t lead = static_cast<size_t>(std::min<uint64_t>(left, 4));
+  if (!ensure(offset_, lead, limit_offset)) {
+    *why = "short read of a record header";
+    return Next::kBad;
+  }
+  if (all_zero(buf_.data() + (offset_ - buf_start_), lead)) {
+    const uint64_t nonzero = find_nonzero(offset_ + lead, limit_offset);
+    if (nonzero == limit_offset) return Next::kZeroTail;
+    *why = "zero bytes where a record should start, but non-zero bytes follow at offset " +
+           std::to_string(nonzero) + " (a zero-filled gap in the records)";
+    return Next::kBad;
+  }
   if (left < kRecordHeaderBytes) {
     *why = "record header cut short (" + std::to_string(left) + " of " +
            std::to_string(kRecordHeaderBytes) + " bytes before the end)";

@@ -1,5 +1,6 @@
 // Helpers shared by the journal's C++ tests (included only by *_test.cc files): a temporary
-// directory removed on destruction, whole-file read/write, and simple record builders.
+// directory removed on destruction, whole-file read/write, simple record builders, and a
+// journal's layout (where each record lives) for tests that damage exact bytes.
 //
 // Thread-safety: TempDir is owned by one test; the functions are reentrant.
 #pragma once
@@ -91,6 +92,13 @@ inline Options unsafe_options(uint64_t segment_bytes = uint64_t{64} << 20) {
   return o;
 }
 
+// Unsafe-no-sync (fast) but preallocating, as fdatasync journals do by default.
+inline Options prealloc_options(uint64_t segment_bytes) {
+  Options o = unsafe_options(segment_bytes);
+  o.preallocate = true;
+  return o;
+}
+
 inline std::vector<std::string> segment_files(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -99,6 +107,76 @@ inline std::vector<std::string> segment_files(const std::string& dir) {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// Where each record of a journal lives.
+struct Layout {
+  struct Rec {
+    size_t file;  // index into names
+    uint64_t offset;
+    uint64_t end;
+  };
+  std::vector<std::string> names;  // segment file names, in order
+  std::vector<std::string> bytes;  // their contents (a preallocated file's zero tail included)
+  std::vector<Rec> recs;           // recs[lsn - 1]
+
+  // One past the last record of file f: where its zero tail (if any) begins.
+  uint64_t records_end(size_t f) const {
+    uint64_t end = kSegmentHeaderBytes;
+    for (const Rec& r : recs) {
+      if (r.file == f) end = r.end;
+    }
+    return end;
+  }
+};
+
+// Appends `records` records (commit_ts 1001, 1002, ...) to a new journal in dir with options
+// (waiting for the spare first when they preallocate, so every later segment comes from one)
+// and returns where they went.
+inline Layout build(const std::string& dir, int records, const Options& options) {
+  Layout out;
+  auto j = Journal::open(dir, options);
+  if (j->preallocate()) {
+    const bool ready = j->wait_spare_ready(int64_t{10'000'000'000});
+    assert(ready);
+    (void)ready;
+  }
+  for (int i = 1; i <= records; ++i) {
+    const uint64_t before = j->segments().back().records > 0 ? j->segments().back().bytes : 0;
+    append_ts(*j, 1000 + i);
+    const SegmentInfo seg = j->segments().back();
+    const uint64_t start = seg.records == 1 ? kSegmentHeaderBytes : before;
+    const std::string name = std::filesystem::path(seg.path).filename();
+    if (out.names.empty() || out.names.back() != name) out.names.push_back(name);
+    out.recs.push_back(Layout::Rec{out.names.size() - 1, start, seg.bytes});
+  }
+  j->close();
+  for (const std::string& n : out.names) out.bytes.push_back(read_file(dir + "/" + n));
+  assert(out.recs.size() == static_cast<size_t>(records));
+  return out;
+}
+
+inline Layout build(const std::string& dir, int records, uint64_t segment_bytes) {
+  return build(dir, records, unsafe_options(segment_bytes));
+}
+
+// Writes layout's files (with file `which` replaced by `content`) into a fresh directory.
+inline void materialise(const std::string& dir, const Layout& l, size_t which,
+                        const std::string& content) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directory(dir);
+  for (size_t i = 0; i < l.names.size(); ++i) {
+    write_file(dir + "/" + l.names[i], i == which ? content : l.bytes[i]);
+  }
+}
+
+// The number of records wholly before (file, offset).
+inline uint64_t records_before(const Layout& l, size_t file, uint64_t offset) {
+  uint64_t n = 0;
+  for (const Layout::Rec& r : l.recs) {
+    if (r.file < file || (r.file == file && r.end <= offset)) ++n;
+  }
+  return n;
 }
 
 }  // namespace dsql::journal::test

@@ -4,7 +4,9 @@ A commit is acknowledged only once its record is durable: ``append`` returns the
 after the record is written and fdatasync'ed. Concurrent appends (from many threads; the GIL is
 released while waiting) share one write and one fdatasync (group commit). Opening a journal
 recovers it: the valid prefix is kept, a torn or corrupt tail is cut, and ``recovery`` says what
-was found and where. The format is in docs/journal-format.md.
+was found and where. With fdatasync durability, segment files are preallocated (written full of
+zeros ahead of need, in the background) so that each commit's fdatasync flushes data only. The
+format is in docs/journal-format.md.
 
     >>> j = Journal(path, durability="unsafe-no-sync")           # doctest: +SKIP
     >>> lsn = j.append(commit_ts, [(b"key", b"value"), (b"gone", None)])
@@ -72,6 +74,8 @@ class RecoveryReport:
     none); ``max_commit_ts`` is the largest commit_ts present, which is what a clock must observe
     after a restart. When ``truncated``, ``truncated_file`` and ``truncated_offset`` say where
     the journal now ends and ``reason`` why; ``messages`` has one line per finding.
+    ``spare_files`` are preallocated segments that were never used (left by a crash or a
+    failure): opening removes them, and they are not damage.
     """
 
     first_lsn: int
@@ -88,6 +92,7 @@ class RecoveryReport:
     reason: str
     dropped_files: tuple[str, ...]
     ignored_files: tuple[str, ...]
+    spare_files: tuple[str, ...]
     messages: tuple[str, ...]
 
     @property
@@ -111,13 +116,15 @@ class RecoveryReport:
             reason=r.reason,
             dropped_files=tuple(r.dropped_files),
             ignored_files=tuple(r.ignored_files),
+            spare_files=tuple(r.spare_files),
             messages=tuple(r.messages),
         )
 
 
 @dataclass(frozen=True)
 class JournalStats:
-    """Counters since open; ``appends / batches`` is the mean group-commit batch size."""
+    """Counters since open; ``appends / batches`` is the mean group-commit batch size;
+    ``rollover_waits`` counts rollovers that had to wait for the next segment's zero-filling."""
 
     appends: int
     batches: int
@@ -126,6 +133,7 @@ class JournalStats:
     segments_created: int
     segments_dropped: int
     max_batch_records: int
+    rollover_waits: int
 
     @property
     def mean_batch_records(self) -> float:
@@ -146,6 +154,11 @@ class Journal:
 
     Thread-safe: any number of threads may append, read and drop concurrently. Use as a
     context manager or call ``close()``; queued appends finish before it returns.
+
+    ``preallocate`` (default: on with fdatasync durability, off with unsafe-no-sync) writes
+    each segment file full of zeros, ``segment_bytes`` long, before records go into it, so
+    that a commit's fdatasync need not also commit a new file size; the next segment is
+    prepared in a background thread.
     """
 
     def __init__(
@@ -160,6 +173,7 @@ class Journal:
         queue_records_max: int = 16384,
         record_bytes_max: int = 32 << 20,
         create: bool = True,
+        preallocate: bool | None = None,
     ) -> None:
         if durability not in DURABILITIES:
             raise ValueError(
@@ -175,6 +189,7 @@ class Journal:
             queue_records_max=queue_records_max,
             record_bytes_max=record_bytes_max,
             create=create,
+            preallocate=preallocate,
         )
         self.recovery = RecoveryReport.from_kernel(self._j.recovery)
         for line in self.recovery.messages:
@@ -199,6 +214,14 @@ class Journal:
         if timeout_s < 0:
             raise ValueError("timeout_s must be >= 0")
         return bool(self._j.wait_durable(lsn, int(timeout_s * 1e9)))
+
+    def wait_spare_ready(self, timeout_s: float = 0.0) -> bool:
+        """True once the next segment file is preallocated, so that a rollover would not wait
+        for zero-filling; waits at most timeout_s. Always False without preallocation. For
+        tests and benchmarks that want the steady state from their first append."""
+        if timeout_s < 0:
+            raise ValueError("timeout_s must be >= 0")
+        return bool(self._j.wait_spare_ready(int(timeout_s * 1e9)))
 
     def drop_through(self, lsn: int) -> int:
         """Deletes whole segment files whose records all have lsn <= ``lsn`` (once a storage
@@ -235,6 +258,11 @@ class Journal:
     @property
     def durability(self) -> str:
         return str(self._j.durability)
+
+    @property
+    def preallocate(self) -> bool:
+        """Whether segment files are preallocated (zero-filled ahead of need)."""
+        return bool(self._j.preallocate)
 
     @property
     def durable_lsn(self) -> int:

@@ -10,6 +10,7 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,7 @@ void bind(py::module_& m) {
       .def_readonly("reason", &RecoveryReport::reason)
       .def_readonly("dropped_files", &RecoveryReport::dropped_files)
       .def_readonly("ignored_files", &RecoveryReport::ignored_files)
+      .def_readonly("spare_files", &RecoveryReport::spare_files)
       .def_readonly("messages", &RecoveryReport::messages)
       .def_property_readonly("clean", &RecoveryReport::clean);
 
@@ -167,7 +169,7 @@ void bind(py::module_& m) {
       .def(py::init([](const std::string& path, const std::string& durability,
                        uint64_t segment_bytes, size_t batch_records_max, size_t batch_bytes_max,
                        int64_t group_wait_ns, size_t queue_records_max, size_t record_bytes_max,
-                       bool create) {
+                       bool create, std::optional<bool> preallocate) {
              Options o;
              o.durability = parse_durability(durability);
              o.segment_bytes = segment_bytes;
@@ -177,6 +179,7 @@ void bind(py::module_& m) {
              o.queue_records_max = queue_records_max;
              o.record_bytes_max = record_bytes_max;
              o.create = create;
+             o.preallocate = preallocate;
              py::gil_scoped_release release;
              return Journal::open(path, o);
            }),
@@ -184,7 +187,7 @@ void bind(py::module_& m) {
            py::arg("segment_bytes") = uint64_t{64} << 20, py::arg("batch_records_max") = 512,
            py::arg("batch_bytes_max") = size_t{8} << 20, py::arg("group_wait_ns") = 0,
            py::arg("queue_records_max") = 16384, py::arg("record_bytes_max") = size_t{32} << 20,
-           py::arg("create") = true)
+           py::arg("create") = true, py::arg("preallocate") = py::none())
       .def("append", [](Journal& j, int64_t commit_ts, py::handle writes) {
              EncodedRecord rec = encode_from_python(j, commit_ts, writes);
              py::gil_scoped_release release;
@@ -227,6 +230,12 @@ void bind(py::module_& m) {
              return j.wait_durable(lsn, timeout_ns);
            },
            py::arg("lsn"), py::arg("timeout_ns") = 0)
+      .def("wait_spare_ready", [](const Journal& j, int64_t timeout_ns) {
+             if (timeout_ns < 0) throw py::value_error("timeout_ns must be >= 0");
+             py::gil_scoped_release release;
+             return j.wait_spare_ready(timeout_ns);
+           },
+           py::arg("timeout_ns") = 0)
       .def("drop_through", [](Journal& j, uint64_t lsn) {
              py::gil_scoped_release release;
              return j.drop_through(lsn);
@@ -246,6 +255,7 @@ void bind(py::module_& m) {
       .def_property_readonly("durability",
                              [](const Journal& j) { return durability_name(j.options().durability); })
       .def_property_readonly("durable_lsn", &Journal::durable_lsn)
+      .def_property_readonly("preallocate", &Journal::preallocate)
       .def_property_readonly("first_lsn", &Journal::first_lsn)
       .def_property_readonly("closed", &Journal::closed)
       .def("segments", [](const Journal& j) {
@@ -263,6 +273,7 @@ void bind(py::module_& m) {
              d["segments_created"] = s.segments_created;
              d["segments_dropped"] = s.segments_dropped;
              d["max_batch_records"] = s.max_batch_records;
+             d["rollover_waits"] = s.rollover_waits;
              return d;
            });
 }
