@@ -70,7 +70,9 @@ class NodeOptions:
     storage_splits: tuple[bytes, ...] = ()  # first keys of storage shards 2..n
     adjudicator_splits: tuple[bytes, ...] = ()  # first keys of adjudicator shards 2..n
     adjudicator: AdjudicatorConfig = field(default_factory=AdjudicatorConfig)
-    journal_segment_bytes: int = 64 << 20
+    # Segments are zero-filled ahead of use (a commit's fdatasync then flushes data only); the
+    # active segment and one spare are on disk at full size, so keep them moderate.
+    journal_segment_bytes: int = 16 << 20
     read_wait_timeout_ns: int = 10_000_000_000
     checkpoints_kept: int = 2
 
