@@ -222,8 +222,10 @@ def test_client_vanishing_mid_statement_closes_session() -> None:
         c.startup()
         c.send(query("SELECT pg_sleep(0.3)"))
         c.close()
+        # The session is closed first, then the connection's slot is released: wait for both.
         for _ in range(300):
-            if srv.backend.db.sessions_closed == 1:
+            if (srv.backend.db.sessions_closed == 1
+                    and srv.thread.server.connection_count == 0):
                 break
             time.sleep(0.01)
         assert srv.backend.db.sessions_closed == 1

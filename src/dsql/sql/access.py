@@ -10,6 +10,7 @@ outside an int4 column's range matches nothing) or the conjunct is left to the f
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,13 +68,14 @@ def conjuncts(e: exp.Expression | None) -> list[exp.Expression]:
 
 
 @dataclass
-class Access:
+class Access(ABC):
     codec: TableCodec
     kind: str  # "point", "range", "index", "full"
     exact: bool  # every WHERE conjunct was consumed exactly: no filter needed
 
+    @abstractmethod
     def run(self, ec: ExecContext) -> Iterator[Pair]:
-        raise NotImplementedError
+        """The (key, row) pairs this path reads, in key order."""
 
 
 class FullScan(Access):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,7 @@ class Outcome:
     notices: list[Any] = field(default_factory=list)
 
 
-class Plan:
+class Plan(ABC):
     """A bound statement: run it as many times as wanted with other parameters."""
 
     columns: list[OutColumn] | None = None  # None: returns no rows
@@ -45,5 +46,6 @@ class Plan:
     volatile: bool = False  # bound to the transaction's time: bind again per execution
     locks: bool = False  # SELECT ... FOR UPDATE / FOR KEY SHARE (claims keys)
 
+    @abstractmethod
     def execute(self, ec: ExecContext) -> Outcome:
-        raise NotImplementedError
+        """Runs the statement in the execution context's transaction."""
