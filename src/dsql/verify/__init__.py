@@ -10,6 +10,7 @@
 - brute.py     a brute-force reference checker for tiny histories
 - sim_engine.py  a simulated SI engine, with switchable bugs, that produces histories
 - workload.py  the list-append workload over any PEP 249 connection
+- promela/     a Promela model of the commit protocol, checked with spin (docs/promela-model.md)
 """
 
 from __future__ import annotations
