@@ -86,7 +86,7 @@ from libcpp.string cimport string
 from libcpp.string_view cimport string_view
 from libcpp.vector cimport vector
 
-from cpython.pycapsule cimport PyCapsule_GetPointer
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from store_kernel cimport BorrowedBatch, scan_batch
 from store_kernel cimport MvccStore as _CMvccStore
 from store_kernel cimport ShardMap as _CShardMap
@@ -1006,7 +1006,8 @@ cdef class RowLayout:
             raise ValueError("limit must be > 0")
         impl = getattr(store, "_impl", store)
         cap = impl._capsule()
-        if type(impl).__name__ == "ShardMap":
+        # The capsule's name says which store it is (a ShardMap or one MvccStore).
+        if PyCapsule_IsValid(cap, b"dsql.storage.ShardMap"):
             many = <_CShardMap*>PyCapsule_GetPointer(cap, b"dsql.storage.ShardMap")
         else:
             one = <_CMvccStore*>PyCapsule_GetPointer(cap, b"dsql.storage.MvccStore")

@@ -35,7 +35,7 @@ class Crossbar:
 
     def deliver(self, commit_ts: int, writes: Sequence[Write]) -> None:
         """Applies one durable transaction."""
-        self._storage.apply(commit_ts, list(writes))
+        self._storage.apply(commit_ts, writes if isinstance(writes, list) else list(writes))
 
     def replay(self, journal: Journal, from_lsn: int, floor_ts: int) -> ReplayReport:
         """Applies every record from `from_lsn` on whose commit ts is above `floor_ts` (records
