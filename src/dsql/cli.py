@@ -1,4 +1,5 @@
-"""The ``dsql`` command: ``dsql serve``, ``dsql clock``, ``dsql bench``, ``dsql --version``."""
+"""The ``dsql`` command: ``dsql serve``, ``dsql clock``, ``dsql bench``, ``dsql verify``,
+``dsql --version``."""
 
 from __future__ import annotations
 
@@ -76,6 +77,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return runner.serve_command(args)
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from dsql.verify.cli import verify_command
+
+    return verify_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dsql", description=dsql.__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"dsql {dsql.__version__}")
@@ -100,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     p.set_defaults(fn=_cmd_bench)
+
+    p = sub.add_parser("verify", help="run the machine checks of dsql's guarantees")
+    from dsql.verify.cli import add_verify_arguments
+
+    add_verify_arguments(p)
+    p.set_defaults(fn=_cmd_verify)
     return parser
 
 

@@ -195,11 +195,13 @@ def _client(connect: Connect, rec: _Recorder, templates: list[list[tuple[str, in
 def run_list_append(connect: Connect, clients: int = 4, txns: int = 100, keys: int = 4,
                     seed: int = 0, *, mops_max: int = 4, read_fraction: float = 0.5,
                     attempts_max: int = 10, table: str = "lists",
-                    final_read: bool = True) -> ListAppendRun:
+                    final_read: bool = True, skew_fraction: float = 0.0) -> ListAppendRun:
     """Runs the list-append workload (see the module docstring) and returns its history.
 
     REQUIRES: 1 <= clients <= CLIENTS_MAX, 0 <= txns <= TXNS_MAX, keys >= 1, mops_max >= 1,
     `table` a plain identifier. The table is created if missing and emptied first.
+    `skew_fraction` of the transactions have the write-skew shape: read two keys, append to
+    one of them (two such transactions over the same pair, concurrent, are a G2-item).
 
     Example::
 
@@ -207,15 +209,17 @@ def run_list_append(connect: Connect, clients: int = 4, txns: int = 100, keys: i
         assert check(run.history).valid
     """
     if not (1 <= clients <= CLIENTS_MAX and 0 <= txns <= TXNS_MAX and keys >= 1
-            and mops_max >= 1 and attempts_max >= 1 and 0.0 <= read_fraction <= 1.0):
+            and mops_max >= 1 and attempts_max >= 1 and 0.0 <= read_fraction <= 1.0
+            and 0.0 <= skew_fraction <= 1.0 and (keys >= 2 or skew_fraction == 0.0)):
         raise ValueError("need 1 <= clients <= 256, 0 <= txns, keys >= 1, mops_max >= 1, "
-                         "attempts_max >= 1, 0 <= read_fraction <= 1")
+                         "attempts_max >= 1, 0 <= read_fraction <= 1, 0 <= skew_fraction <= 1 "
+                         "(and keys >= 2 for skew)")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
         raise ValueError(f"table must be a plain identifier, not {table!r}")
     _prepare(connect, table)
     rng = random.Random(seed)
-    templates = [[(READ if rng.random() < read_fraction else APPEND, rng.randrange(keys))
-                  for _ in range(rng.randint(1, mops_max))] for _ in range(txns)]
+    templates = [_template(rng, keys, mops_max, read_fraction, skew_fraction)
+                 for _ in range(txns)]
     rec = _Recorder()
     cursor = iter(range(txns))
     cursor_lock = threading.Lock()
@@ -239,6 +243,18 @@ def run_list_append(connect: Connect, clients: int = 4, txns: int = 100, keys: i
     invokes = sum(1 for op in rec.ops if op.type == INVOKE)
     assert 2 * invokes == len(rec.ops), "every invoke got its completion"
     return ListAppendRun(history=rec.ops, errors=rec.errors)
+
+
+def _template(rng: random.Random, keys: int, mops_max: int, read_fraction: float,
+              skew_fraction: float) -> list[tuple[str, int]]:
+    """One transaction's shape: random reads and appends, or (skew_fraction of the time)
+    read k1, read k2, append to one of them. No extra random draws when skew_fraction == 0,
+    so seeds give the same runs as before the option existed."""
+    if skew_fraction > 0.0 and rng.random() < skew_fraction:
+        k1, k2 = rng.sample(range(keys), 2)
+        return [(READ, k1), (READ, k2), (APPEND, rng.choice((k1, k2)))]
+    return [(READ if rng.random() < read_fraction else APPEND, rng.randrange(keys))
+            for _ in range(rng.randint(1, mops_max))]
 
 
 def _prepare(connect: Connect, table: str) -> None:
