@@ -19,7 +19,7 @@ from dsql.verify.suite import CHECKS, FAIL, Sizes, format_table, run_checks
 
 
 def add_verify_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true", help="the quick sizes (5 kills, 2 runs ...)")
+    p.add_argument("--quick", action="store_true", help="the quick sizes (5 kills, 3 runs ...)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     p.add_argument("--seed", type=int, default=None,
                    help="the seed of every random choice (default: from the clock, printed)")

@@ -51,6 +51,7 @@ class Round:
     index: int
     load_s: float
     restart_s: float
+    startup_kill: bool  # the server was also killed once during startup / recovery
     ledger_ids_checked: int
     counter_acked: int
     counter_maybe: int
@@ -73,12 +74,17 @@ class CrashLoopResult:
         return not self.problems and self.kills == len(self.rounds)
 
     @property
+    def startup_kills(self) -> int:
+        return sum(r.startup_kill for r in self.rounds)
+
+    @property
     def acked_commits(self) -> int:
         """Acknowledged commits checked after the last restart (all workloads)."""
         return sum(int(s.get("ok", 0)) for s in self.summaries)  # type: ignore[call-overload]
 
     def to_json(self) -> dict[str, object]:
-        return {"seed": self.seed, "kills": self.kills, "ok": self.ok,
+        return {"seed": self.seed, "kills": self.kills, "startup_kills": self.startup_kills,
+                "ok": self.ok,
                 "acked_commits": self.acked_commits, "seconds": round(self.seconds, 1),
                 "workloads": self.summaries, "problems": self.problems,
                 "rounds": [r.__dict__ for r in self.rounds], "errors": self.errors[:20]}
@@ -120,14 +126,16 @@ def _check_all(workloads: list[Workload], connect: Any) -> list[str]:
 def run_crash_loop(data_dir: Path, kills: int = 5, seed: int = 0, *,
                    clients_per_workload: int = 2, load_s_min: float = 0.3,
                    load_s_max: float = 1.5, ring_n: int = 16, accounts: int = 8,
-                   log: Any = None) -> CrashLoopResult:
+                   early_kill_fraction: float = 0.2, log: Any = None) -> CrashLoopResult:
     """Runs `kills` rounds of load, SIGKILL, restart and checks (see the module docstring).
 
     REQUIRES: 1 <= kills <= KILLS_MAX, 1 <= clients_per_workload <= 8,
-    0 < load_s_min <= load_s_max. `data_dir` should be new or empty.
+    0 < load_s_min <= load_s_max, 0 <= early_kill_fraction <= 1. `data_dir` should be new or
+    empty. `early_kill_fraction` of the rounds also kill the restarted server during startup
+    (0.05-1 s after it was launched, ready or not) before the restart that is checked.
     """
     if not (1 <= kills <= KILLS_MAX and 1 <= clients_per_workload <= 8
-            and 0 < load_s_min <= load_s_max):
+            and 0 < load_s_min <= load_s_max and 0.0 <= early_kill_fraction <= 1.0):
         raise ValueError("need 1 <= kills, 1 <= clients_per_workload <= 8, "
                          "0 < load_s_min <= load_s_max")
     t0 = time.monotonic()
@@ -160,19 +168,23 @@ def run_crash_loop(data_dir: Path, kills: int = 5, seed: int = 0, *,
             for t in threads:
                 t.join(60)
                 assert not t.is_alive(), f"{t.name} did not stop"
+            early = rng.random() < early_kill_fraction
+            if early:  # a second crash, during startup and recovery
+                srv.start_and_kill(rng.uniform(0.05, 1.0))
             t1 = time.monotonic()
             srv.start()
             restart_s = time.monotonic() - t1
             found = _check_all(workloads, connect)
             value = counter.read_value(connect)
             rounds.append(Round(index=index, load_s=round(load_s, 3),
-                                restart_s=round(restart_s, 3),
+                                restart_s=round(restart_s, 3), startup_kill=early,
                                 ledger_ids_checked=len(ledger.log.acked),
                                 counter_acked=counter.acked, counter_maybe=counter.maybe,
                                 counter_value=value, problems=found))
             problems.extend(f"after kill {index + 1}: {p}" for p in found)
             if log is not None:
-                log(f"kill {index + 1}/{kills}: load {load_s:.2f}s, restart {restart_s:.2f}s, "
+                log(f"kill {index + 1}/{kills}: load {load_s:.2f}s, "
+                    f"{'+ a kill during startup, ' if early else ''}restart {restart_s:.2f}s, "
                     f"ids {len(ledger.log.acked)} acked, counter {value} in "
                     f"[{counter.acked}, {counter.acked + counter.maybe}], "
                     f"{'ok' if not found else 'PROBLEMS: ' + '; '.join(found)}")

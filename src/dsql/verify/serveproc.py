@@ -57,12 +57,7 @@ class ServeProcess:
         """Starts the server and waits until it listens. REQUIRES: none running."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k != "DSQL_ADMIN_PASSWORD"}
-        argv = [sys.executable, "-m", "dsql.cli", "serve", "--host", "127.0.0.1", "--port", "0",
-                "--data", str(self.data_dir), "--auth", "trust", "--admin-user", USER,
-                "--shutdown-timeout", "2", *self.extra_args]
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True, env=env)
+        proc = self._spawn()
         self.proc = proc
         assert proc.stderr is not None
         deadline = time.monotonic() + START_S_MAX
@@ -85,6 +80,25 @@ class ServeProcess:
         self.starts += 1
         assert self.running
         return self
+
+    def _spawn(self) -> subprocess.Popen[str]:
+        env = {k: v for k, v in os.environ.items() if k != "DSQL_ADMIN_PASSWORD"}
+        argv = [sys.executable, "-m", "dsql.cli", "serve", "--host", "127.0.0.1", "--port", "0",
+                "--data", str(self.data_dir), "--auth", "trust", "--admin-user", USER,
+                "--shutdown-timeout", "2", *self.extra_args]
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=env)
+
+    def start_and_kill(self, after_s: float) -> None:
+        """Starts a server and SIGKILLs it `after_s` later, ready or not (a crash during
+        startup and recovery). REQUIRES: none running; after_s > 0."""
+        assert after_s > 0
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        proc = self._spawn()
+        time.sleep(after_s)
+        proc.kill()
+        proc.communicate(timeout=30)
+        assert proc.returncode is not None
 
     @property
     def running(self) -> bool:

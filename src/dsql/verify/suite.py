@@ -55,16 +55,16 @@ class Row:
 class Sizes:
     """How big each check runs; `quick()` is what `dsql verify --quick` uses."""
 
-    elle_runs: int = 6
-    elle_clients: int = 8
-    elle_txns: int = 600
-    inv_ops: int = 600
-    inv_clients: int = 6
+    elle_runs: int = 10
+    elle_clients: int = 16
+    elle_txns: int = 1000
+    inv_ops: int = 2000
+    inv_clients: int = 8
     kills: int = 50
 
     @staticmethod
     def quick(kills: int | None = None) -> Sizes:
-        return Sizes(elle_runs=2, elle_clients=6, elle_txns=250, inv_ops=200, inv_clients=4,
+        return Sizes(elle_runs=3, elle_clients=8, elle_txns=400, inv_ops=400, inv_clients=6,
                      kills=5 if kills is None else kills)
 
 
@@ -176,7 +176,8 @@ def crash_loop(sizes: Sizes, seed: int, log: Log) -> Row:
         res = run_crash_loop(Path(tmp) / "db", kills=sizes.kills, seed=seed, log=log)
     row = Row("crash-loop", runs=res.kills, checked=res.acked_commits, unit="acked commits",
               anomalies=len(res.problems), result=PASS if res.ok else FAIL,
-              note=f"{res.kills} SIGKILLs survived", details=res.to_json())
+              note=f"{res.kills} SIGKILLs under load + {res.startup_kills} during startup "
+                   "survived", details=res.to_json())
     return row
 
 
