@@ -103,6 +103,22 @@ def test_ledger_checker() -> None:
     assert check_ledger({1}, log, acked_before=2, final=False)
 
 
+def test_snapshot_bounds_are_real_time() -> None:
+    """A snapshot read must see every increment / id acknowledged before it began (a stale
+    snapshot fails), and nothing beyond what was acked, unknown or in flight when it ended."""
+    c = Counter()
+    c.acked, c.maybe, c.in_flight = 5, 1, 2
+    assert c.check_state(5, final=False, before=5) == []
+    assert c.check_state(8, final=False, before=5) == []
+    assert "lost" in c.check_state(4, final=False, before=5)[0]  # stale: missed acked ones
+    assert "from nowhere" in c.check_state(9, final=False, before=5)[0]
+    assert "from nowhere" in c.check_state(7, final=True)[0]  # nothing in flight at the end
+    led = Ledger()
+    led.log = LedgerLog(acked=[1, 2, 3], issued=4)
+    assert led.check_state({1, 2}, final=False, before=2) == []
+    assert "missing" in led.check_state({1}, final=False, before=2)[0]
+
+
 # -- the whole pipeline catches a broken engine ------------------------------------------------
 
 
