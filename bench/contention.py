@@ -23,7 +23,7 @@ from typing import Any
 from dsql.bench import driver
 from dsql.bench.driver import Client, Tally, Target
 from dsql.bench.harness import Result
-from dsql.bench.servers import DsqlServer, Postgres
+from dsql.bench.servers import pair
 
 DESCRIPTION = "K hot rows (1000..1) updated by C clients: throughput, 40001 aborts vs PostgreSQL"
 
@@ -67,15 +67,10 @@ def setup(client: Client) -> None:
 
 def run_sizes(sizes: Sizes) -> list[Result]:
     NOTES.clear()
-    pg = Postgres() if Postgres.available() else None
-    if pg is None:
-        NOTES.append("PostgreSQL binaries missing: no baseline")
     targets: list[Target] = []
     out: list[Result] = []
-    with DsqlServer() as srv:
+    with pair(NOTES) as (srv, pg):
         try:
-            if pg is not None:
-                pg.__enter__()
             specs: list[tuple[str, str, int, bool]] = [("dsql serve", srv.dsn, srv.pid, False)]
             if pg is not None:
                 specs.append(("PostgreSQL 15 RR", pg.dsn, pg.pid, True))
@@ -108,8 +103,6 @@ def run_sizes(sizes: Sizes) -> list[Result]:
         finally:
             for t in targets:
                 t.close()
-            if pg is not None:
-                pg.__exit__()
     return out
 
 

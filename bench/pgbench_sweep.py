@@ -24,7 +24,7 @@ from typing import Any
 
 from dsql.bench import machine, progress
 from dsql.bench.harness import Result
-from dsql.bench.servers import DsqlServer, Postgres
+from dsql.bench.servers import pair
 
 DESCRIPTION = "pgbench select-only / tpcb-like at 1, 4, 16, 64 clients (via bench.pgbench)"
 
@@ -60,54 +60,45 @@ def run_sweep(seconds: float, scale: int, clients: tuple[int, ...] = CLIENTS,
         NOTES.append(note)
         print(f"dsql bench pgbench_sweep: {note}", file=sys.stderr)
         return []
-    pg = Postgres() if Postgres.available() else None
-    if pg is None:
-        NOTES.append("PostgreSQL binaries missing: no baseline")
     out: list[Result] = []
-    with DsqlServer() as srv:
-        try:
-            if pg is not None:
-                pg.__enter__()
-            targets = [("dsql serve", srv.dsn, srv.pid, False)]
-            if pg is not None:
-                targets.append(("PostgreSQL 15", pg.dsn, pg.pid, True))
-            initialized: set[str] = set()
-            point = 0
-            for mode in modes:
-                for c in clients:
-                    got: dict[str, dict[str, Any]] = {}
-                    order = targets if point % 2 == 0 else list(reversed(targets))
-                    point += 1
-                    for name, dsn, pid, tree in order:
-                        progress.note(f"pgbench {mode} clients={c} {name}")
-                        if tree:
-                            machine.reset_tree_peak_rss(pid)
-                        else:
-                            machine.reset_peak_rss(pid)
-                        info = dict(runner(dsn, mode=mode, clients=c, seconds=seconds,
-                                           scale=scale, initialize=name not in initialized))
-                        initialized.add(name)
-                        rss = machine.tree_peak_rss_kb(pid) if tree else None
-                        info["peak_rss_kb"] = rss["sum_kb"] if rss else machine.peak_rss_kb(pid)
-                        got[name] = info
-                    mine = got["dsql serve"]
-                    base = got.get("PostgreSQL 15")
-                    out.append(Result(
-                        f"pgbench.{mode}.c{c}", float(mine["tps"]), "tps", better="higher",
-                        baseline=None if base is None else float(base["tps"]),
-                        baseline_name=None if base is None else "PostgreSQL 15",
-                        latency=_latency(mine),
-                        baseline_latency=None if base is None else _latency(base),
-                        peak_rss_kb=mine.get("peak_rss_kb"),
-                        baseline_peak_rss_kb=None if base is None else base.get("peak_rss_kb"),
-                        group=f"pgbench.{mode}",
-                        extra={"clients": c, "mode": mode, "scale": scale,
-                               "dsql": {k: v for k, v in mine.items() if k != "tps"},
-                               "baseline": {} if base is None else
-                               {k: v for k, v in base.items() if k != "tps"}}))
-        finally:
-            if pg is not None:
-                pg.__exit__()
+    with pair(NOTES) as (srv, pg):
+        targets = [("dsql serve", srv.dsn, srv.pid, False)]
+        if pg is not None:
+            targets.append(("PostgreSQL 15", pg.dsn, pg.pid, True))
+        initialized: set[str] = set()
+        point = 0
+        for mode in modes:
+            for c in clients:
+                got: dict[str, dict[str, Any]] = {}
+                order = targets if point % 2 == 0 else list(reversed(targets))
+                point += 1
+                for name, dsn, pid, tree in order:
+                    progress.note(f"pgbench {mode} clients={c} {name}")
+                    if tree:
+                        machine.reset_tree_peak_rss(pid)
+                    else:
+                        machine.reset_peak_rss(pid)
+                    info = dict(runner(dsn, mode=mode, clients=c, seconds=seconds,
+                                       scale=scale, initialize=name not in initialized))
+                    initialized.add(name)
+                    rss = machine.tree_peak_rss_kb(pid) if tree else None
+                    info["peak_rss_kb"] = rss["sum_kb"] if rss else machine.peak_rss_kb(pid)
+                    got[name] = info
+                mine = got["dsql serve"]
+                base = got.get("PostgreSQL 15")
+                out.append(Result(
+                    f"pgbench.{mode}.c{c}", float(mine["tps"]), "tps", better="higher",
+                    baseline=None if base is None else float(base["tps"]),
+                    baseline_name=None if base is None else "PostgreSQL 15",
+                    latency=_latency(mine),
+                    baseline_latency=None if base is None else _latency(base),
+                    peak_rss_kb=mine.get("peak_rss_kb"),
+                    baseline_peak_rss_kb=None if base is None else base.get("peak_rss_kb"),
+                    group=f"pgbench.{mode}",
+                    extra={"clients": c, "mode": mode, "scale": scale,
+                           "dsql": {k: v for k, v in mine.items() if k != "tps"},
+                           "baseline": {} if base is None else
+                           {k: v for k, v in base.items() if k != "tps"}}))
     return out
 
 

@@ -126,13 +126,15 @@ def _latency_plot(plt: Any, rows: Sequence[dict[str, Any]], group: str, path: Pa
     xs = list(range(len(rows)))
     width = 0.13
     fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(rows) + 2), 4))
+    blues = ("#9ecae1", "#4292c6", "#08519c")  # dsql: p50 light .. p99 dark
+    oranges = ("#fdae6b", "#f16913", "#a63603")  # the baseline, hatched
     for i, key in enumerate(keys):
         ax.bar([x + (i - 2.5) * width for x in xs],
                [(r.get("latency") or {}).get(key, 0) for r in rows], width,
-               label=f"dsql {key[:3]}")
+               label=f"dsql {key[:3]}", color=blues[i])
         ax.bar([x + (i + 0.5) * width for x in xs],
                [(r.get("baseline_latency") or {}).get(key, 0) for r in rows], width,
-               label=f"baseline {key[:3]}", hatch="//")
+               label=f"baseline {key[:3]}", hatch="//", color=oranges[i])
     ax.set_yscale("log")
     ax.set_xticks(xs)
     ax.set_xticklabels([_short(r, group) for r in rows], rotation=45, ha="right", fontsize=8)
@@ -218,7 +220,7 @@ def write(report: dict[str, Any], out: Path) -> Path:
         slug = _slug(group)
         _bars(plt, rows, group, out / f"{slug}-throughput.png")
         lines.append(f"![{group} throughput]({slug}-throughput.png)")
-        if any(r.get("latency") for r in rows):
+        if any((r.get("latency") or {}).get("p50_us") for r in rows):
             _latency_plot(plt, rows, group, out / f"{slug}-latency.png")
             lines.append(f"![{group} latency]({slug}-latency.png)")
         if all("hot_rows" in r.get("extra", {}) for r in rows):

@@ -10,11 +10,16 @@ default_transaction_isolation is REPEATABLE READ, dsql's only level).
 `Postgres.available()` is False when the PostgreSQL binaries are missing; workloads then report
 dsql alone and say so.
 
+`with shared():` makes every DsqlServer / Postgres entered inside it the same running pair,
+stopped when the block ends (for tests and smoke runs: it saves a start per workload, at the
+price of workloads sharing a server; real runs give every workload fresh servers).
+
 Thread-safety: start and stop from one thread; `dsn` and `pid` may be read from any thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -23,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +37,22 @@ from dsql.bench.machine import bench_dir
 
 START_TIMEOUT_S = 60.0
 MAX_CONNECTIONS = 120  # the pgbench sweep goes to 64 clients
+
+_shared: dict[str, Any] | None = None  # kind -> the running server, inside shared()
+
+
+@contextlib.contextmanager
+def shared() -> Iterator[None]:
+    """Inside this block, servers are started once and reused (see the module docstring)."""
+    global _shared
+    assert _shared is None, "shared() does not nest"
+    _shared = {}
+    try:
+        yield
+    finally:
+        pool, _shared = _shared, None
+        for server in pool.values():
+            server._stop()
 
 PG_SETTINGS = {
     "fsync": "on",
@@ -44,9 +66,8 @@ PG_SETTINGS = {
 class DsqlServer:
     """`dsql serve` on a fresh data directory (trust auth, role `postgres`)."""
 
-    def __init__(self, data_dir: Path | None = None) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="dsql-bench-serve-", dir=bench_dir()))
-        self.data = data_dir or self.base / "data"
+    def __init__(self) -> None:
+        self.base: Path | None = None
         self.port = 0
         self.proc: subprocess.Popen[str] | None = None
         self.log: list[str] = []
@@ -63,11 +84,23 @@ class DsqlServer:
                 "sslmode=disable")
 
     def __enter__(self) -> DsqlServer:
+        if _shared is not None:
+            if "dsql" not in _shared:
+                _shared["dsql"] = DsqlServer()._start()
+            return _shared["dsql"]  # type: ignore[no-any-return]
+        return self._start()
+
+    def __exit__(self, *exc: Any) -> None:
+        if _shared is None or _shared.get("dsql") is not self:
+            self._stop()
+
+    def _start(self) -> DsqlServer:
+        self.base = Path(tempfile.mkdtemp(prefix="dsql-bench-serve-", dir=bench_dir()))
         env = {k: v for k, v in os.environ.items() if k != "DSQL_ADMIN_PASSWORD"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dsql.cli", "serve", "--port", "0", "--data", str(self.data),
-             "--admin-user", "postgres", "--max-connections", str(MAX_CONNECTIONS),
-             "--shutdown-timeout", "5"],
+            [sys.executable, "-m", "dsql.cli", "serve", "--port", "0", "--data",
+             str(self.base / "data"), "--admin-user", "postgres", "--max-connections",
+             str(MAX_CONNECTIONS), "--shutdown-timeout", "5"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         assert self.proc.stderr is not None
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -82,10 +115,10 @@ class DsqlServer:
                 threading.Thread(target=self.log.extend, args=(self.proc.stderr,),
                                  daemon=True).start()
                 return self
-        self.__exit__()
+        self._stop()
         raise RuntimeError("dsql serve did not start:\n" + "".join(self.log[-20:]))
 
-    def __exit__(self, *exc: Any) -> None:
+    def _stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
             proc.terminate()
@@ -94,14 +127,21 @@ class DsqlServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.base is not None:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 class Postgres:
     """PostgreSQL 15 (bench/_postgres.py) with durable, REPEATABLE READ settings."""
 
     def __init__(self, settings: dict[str, str] | None = None) -> None:
-        self.cluster = _postgres.Cluster({**PG_SETTINGS, **(settings or {})})
+        self.settings = {**PG_SETTINGS, **(settings or {})}
+        self._cluster: _postgres.Cluster | None = None
+
+    @property
+    def cluster(self) -> _postgres.Cluster:
+        assert self._cluster is not None, "PostgreSQL not started"
+        return self._cluster
 
     @staticmethod
     def available() -> bool:
@@ -118,8 +158,33 @@ class Postgres:
         return int(text.split()[0])
 
     def __enter__(self) -> Postgres:
-        self.cluster.__enter__()
-        return self
+        if _shared is not None:
+            if "postgres" not in _shared:
+                _shared["postgres"] = Postgres()._start()
+            return _shared["postgres"]  # type: ignore[no-any-return]
+        return self._start()
 
     def __exit__(self, *exc: Any) -> None:
-        self.cluster.__exit__()
+        if _shared is None or _shared.get("postgres") is not self:
+            self._stop()
+
+    def _start(self) -> Postgres:
+        self._cluster = _postgres.Cluster(self.settings)
+        self._cluster.__enter__()
+        return self
+
+    def _stop(self) -> None:
+        if self._cluster is not None:
+            self._cluster.__exit__()
+
+
+@contextlib.contextmanager
+def pair(notes: list[str]) -> Iterator[tuple[DsqlServer, Postgres | None]]:
+    """`dsql serve` and, when its binaries exist, PostgreSQL (else None and a note)."""
+    with DsqlServer() as srv:
+        if not Postgres.available():
+            notes.append("PostgreSQL binaries missing: no baseline")
+            yield srv, None
+            return
+        with Postgres() as pg:
+            yield srv, pg

@@ -39,7 +39,7 @@ from dsql.bench.driver import Client, Tally, Target
 from dsql.bench.harness import Result
 from dsql.bench.keys import KeyChooser
 from dsql.bench.machine import bench_dir
-from dsql.bench.servers import DsqlServer, Postgres
+from dsql.bench.servers import pair
 
 DESCRIPTION = "YCSB A/B/C/F, uniform+zipfian: embedded vs sqlite3, server vs PostgreSQL 15"
 
@@ -187,14 +187,9 @@ def run_embedded(sizes: Sizes) -> list[Result]:
 
 
 def run_server(sizes: Sizes) -> list[Result]:
-    pg = Postgres() if Postgres.available() else None
-    if pg is None:
-        NOTES.append("PostgreSQL binaries missing: server results have no baseline")
     targets: list[Target] = []
-    with DsqlServer() as srv:
+    with pair(NOTES) as (srv, pg):
         try:
-            if pg is not None:
-                pg.__enter__()
             first = Client.psycopg(srv.dsn)
             create_and_load(first, sizes.rows)
             targets.append(Target("dsql serve", [first] + [Client.psycopg(srv.dsn)
@@ -211,8 +206,6 @@ def run_server(sizes: Sizes) -> list[Result]:
         finally:
             for t in targets:
                 t.close()
-            if pg is not None:
-                pg.__exit__()
 
 
 def run_sizes(sizes: Sizes) -> list[Result]:
