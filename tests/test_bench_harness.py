@@ -32,6 +32,7 @@ from dsql.bench import (
     servers,
     ycsb,
 )
+from dsql.bench import report as report_module
 
 from dsql import cli
 
@@ -273,3 +274,20 @@ def test_kernel_suites_are_collectable_but_outside_the_test_suite() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     for suite in ("clock", "codec", "store", "adjudicator", "journal"):
         assert f"test_kernel_{suite}.py" in out.stdout
+
+
+def test_report_of_kernel_results_plots_their_ratios(tmp_path: Path) -> None:
+    """Results without a group (the kernel benchmarks, schema 1 shape) get a table and one
+    ratio plot; a result without a baseline is listed but not plotted."""
+    results = [harness.Result("clock.read", 30.0, "ns/read", baseline=20.0, baseline_name="b"),
+               harness.Result("clock.ts", 40.0, "ns", better="lower"),
+               harness.Result("codec.scan", 3e6, "rows/s", better="higher", baseline=1e6,
+                              baseline_name="struct")]
+    report = {"benchmark": "kernels", "quick": True, "seconds": 1.0,
+              "machine": {"cpu": "x", "cores": 2, "fdatasync_per_s": 100.0},
+              "results": [r.as_json() for r in results]}
+    path = report_module.write(report, tmp_path)
+    md = path.read_text()
+    assert path.name == "kernels.md" and "## clock" in md and "## codec" in md
+    assert "| read | 30.0 ns/read | 20.0 (b) | 1.50x (lower better)" in md
+    assert (tmp_path / "ratios.png").read_bytes()[:4] == b"\x89PNG" and "](ratios.png)" in md
