@@ -1,4 +1,5 @@
-"""A progress bar on stderr for long benchmark runs, with the current throughput.
+"""A progress bar on stderr for long benchmark runs, with the current throughput (operations
+over the last redraw window, about 0.1 s).
 
     with progress.Bar("ycsb A zipfian dsql", total_s=5.0) as bar:
         while ...: bar.add(ops)       # redraws at most 10 times a second
@@ -62,6 +63,8 @@ class Bar:
         self.ops = 0
         self.start = time.perf_counter()
         self._last_draw = 0.0
+        self._window_start = self.start  # the current rate is over the last redraw window
+        self._window_ops = 0
         self._lock = threading.Lock()
 
     def add(self, ops: int = 1) -> None:
@@ -84,7 +87,8 @@ class Bar:
             frac = self.ops / max(self.total_ops, 1)
         frac = min(max(frac, 0.0), 1.0)
         filled = int(frac * WIDTH)
-        rate = self.ops / elapsed
+        rate = (self.ops - self._window_ops) / max(now - self._window_start, 1e-9)
+        self._window_start, self._window_ops = now, self.ops
         self.stream.write(f"\r\x1b[K[{'#' * filled}{'.' * (WIDTH - filled)}] {frac:4.0%} "
                           f"{self.label}  {rate:,.0f} {self.unit}")
         self.stream.flush()
