@@ -262,18 +262,23 @@ class Target:
 
 def alternate(targets: Sequence[Target], op: Callable[[Client, Any, Tally], bool],
               make_states: Callable[[str, int], list[Any]], *, rounds: int,
-              seconds: float, label: str) -> dict[str, Tally]:
+              seconds: float, label: str,
+              collect: Callable[[str, list[Any]], None] | None = None) -> dict[str, Tally]:
     """Rounds of one segment per target, the order reversed every other round.
-    make_states(target_name, round) gives one state per client (seeded choosers)."""
+    make_states(target_name, round) gives one state per client (seeded choosers);
+    collect(target_name, states), when given, sees the states after each segment."""
     assert rounds >= 1 and targets
     out = {t.name: Tally() for t in targets}
     for r in range(rounds):
         order = list(targets) if r % 2 == 0 else list(reversed(targets))
         for t in order:
-            tally = measure(t.clients, op, make_states(t.name, r), seconds=seconds,
+            states = make_states(t.name, r)
+            tally = measure(t.clients, op, states, seconds=seconds,
                             label=f"{label} {t.name} round {r + 1}/{rounds}",
                             rss_pid=t.rss_pid, rss_tree=t.rss_tree)
             out[t.name].merge(tally)
+            if collect is not None:
+                collect(t.name, states)
     return out
 
 

@@ -21,7 +21,9 @@ fields, seeded. Operations (each one transaction, autocommit unless stated):
 Keys: uniform, or zipfian with theta 0.99 scrambled over the key space (bench/keys.py).
 A transaction failing with 40001 (or 40P01, or sqlite's busy timeout) is retried; retries are
 counted and its latency includes them. Results: `ycsb.<pair>.<workload>.<distribution>`,
-ops/s with the baseline's, p50/p95/p99 latency and peak RSS of both.
+ops/s with the baseline's, p50/p95/p99 latency and peak RSS of both, and per operation type
+(read, update, rmw) the latency summary in `extra.latency_by_op` (the baseline's in
+`extra.baseline.latency_by_op`), as YCSB reports them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import random
 import shutil
 import tempfile
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +40,7 @@ from typing import Any
 from dsql.bench import driver, progress
 from dsql.bench.driver import Client, Tally, Target
 from dsql.bench.harness import Result
+from dsql.bench.histogram import Histogram
 from dsql.bench.keys import KeyChooser
 from dsql.bench.machine import bench_dir
 from dsql.bench.servers import pair
@@ -102,6 +106,7 @@ class State:
         self.kinds = list(mix)
         self.weights = list(mix.values())
         self.values = [_value(self.rng) for _ in range(32)]
+        self.by_op: dict[str, Histogram] = {k: Histogram() for k in mix}  # committed ops, ns
 
 
 READ = "SELECT * FROM usertable WHERE id = %s"
@@ -109,27 +114,34 @@ UPDATES = [f"UPDATE usertable SET field{j} = %s WHERE id = %s" for j in range(FI
 
 
 def operation(client: Client, st: State, tally: Tally) -> bool:
+    """One YCSB operation as its own transaction; its latency also goes to st.by_op[kind]."""
     kind = st.rng.choices(st.kinds, st.weights)[0] if len(st.kinds) > 1 else st.kinds[0]
     key = st.keys.next()
+    start = time.perf_counter_ns()
     if kind == "read":
         def body() -> None:
             rows = client.query(READ, (key,))
             assert len(rows) == 1, f"row {key} missing"
-        return driver.transaction(client, body, write=False, explicit=False, tally=tally)
-    field = st.rng.randrange(FIELDS)
-    value = st.values[st.rng.randrange(len(st.values))]
-    if kind == "update":
-        def update() -> None:
-            client.execute(UPDATES[field], (value, key))
-        return driver.transaction(client, update, write=True, explicit=False, tally=tally)
-    assert kind == "rmw", kind
+        ok = driver.transaction(client, body, write=False, explicit=False, tally=tally)
+    else:
+        field = st.rng.randrange(FIELDS)
+        value = st.values[st.rng.randrange(len(st.values))]
+        if kind == "update":
+            def update() -> None:
+                client.execute(UPDATES[field], (value, key))
+            ok = driver.transaction(client, update, write=True, explicit=False, tally=tally)
+        else:
+            assert kind == "rmw", kind
 
-    def rmw() -> None:
-        rows = client.query(READ, (key,))
-        assert len(rows) == 1, f"row {key} missing"
-        client.execute(UPDATES[field], (rows[0][1 + (field + 1) % FIELDS][:50] + value[:50],
-                                        key))
-    return driver.transaction(client, rmw, write=True, explicit=True, tally=tally)
+            def rmw() -> None:
+                rows = client.query(READ, (key,))
+                assert len(rows) == 1, f"row {key} missing"
+                old = rows[0][1 + (field + 1) % FIELDS]
+                client.execute(UPDATES[field], (old[:50] + value[:50], key))
+            ok = driver.transaction(client, rmw, write=True, explicit=True, tally=tally)
+    if ok:
+        st.by_op[kind].record(time.perf_counter_ns() - start)
+    return ok
 
 
 def _states(rows: int, threads: int, workload: str, dist: str) -> Callable[[str, int],
@@ -148,15 +160,30 @@ def _compare(pair: str, targets: list[Target], subject: str, baseline: str | Non
     out = []
     for workload in sizes.workloads:
         for dist in DISTRIBUTIONS:
+            by_op: dict[str, dict[str, Histogram]] = {}
+
+            def collect(target: str, states: list[State],
+                        by_op: dict[str, dict[str, Histogram]] = by_op) -> None:
+                mine = by_op.setdefault(target, {})
+                for st in states:
+                    for kind, h in st.by_op.items():
+                        mine.setdefault(kind, Histogram()).merge(h)
             tallies = driver.alternate(targets, operation,
                                        _states(sizes.rows, sizes.threads, workload, dist),
                                        rounds=sizes.rounds, seconds=sizes.seconds,
-                                       label=f"ycsb {workload} {dist}")
-            out.append(driver.throughput_result(
+                                       label=f"ycsb {workload} {dist}", collect=collect)
+            result = driver.throughput_result(
                 f"ycsb.{pair}.{workload}.{dist}", tallies, subject, baseline,
                 group=f"ycsb.{pair}",
                 extra={"workload": workload, "distribution": dist, "rows": sizes.rows,
-                       "threads": sizes.threads, "rounds": sizes.rounds}))
+                       "threads": sizes.threads, "rounds": sizes.rounds})
+            for target, hists in by_op.items():
+                summary = {k: h.summary_us() for k, h in hists.items() if h.count}
+                if target == subject:
+                    result.extra["latency_by_op"] = summary
+                elif "baseline" in result.extra:
+                    result.extra["baseline"]["latency_by_op"] = summary
+            out.append(result)
     return out
 
 

@@ -178,8 +178,8 @@ def all_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, A
     mp = pytest.MonkeyPatch()
     out = tmp_path_factory.mktemp("bench-report")
     try:
-        mp.setattr(ycsb, "QUICK", ycsb.Sizes(rows=60, threads=2, rounds=1, seconds=0.05))
-        mp.setattr(contention, "QUICK", contention.Sizes(threads=3, rounds=2, seconds=0.05,
+        mp.setattr(ycsb, "QUICK", ycsb.Sizes(rows=60, threads=2, rounds=1, seconds=0.03))
+        mp.setattr(contention, "QUICK", contention.Sizes(threads=3, rounds=2, seconds=0.03,
                                                           hot=(10, 1)))
         mp.setattr(bulkload, "QUICK_ROWS", 2500)
         mp.setattr(pgbench_sweep, "find_runner", lambda: _fake_pgbench)
@@ -227,6 +227,11 @@ def test_all_writes_json_with_every_workload(all_run: tuple[Path, dict[str, Any]
             assert r["peak_rss_kb"] > 0
             assert r["extra"]["ops"] > 0 and 0 <= r["extra"]["abort_rate"] <= 1
     for r in report["results"]:
+        if r["name"].startswith("ycsb."):
+            ops = set(ycsb.MIXES[r["extra"]["workload"]])
+            assert set(r["extra"]["latency_by_op"]) <= ops
+            assert sum(s["count"] for s in r["extra"]["latency_by_op"].values()) == \
+                r["extra"]["ops"]
         if r["name"].startswith("contention."):
             assert r["extra"]["invariant_ok"] is True
             if with_pg:
