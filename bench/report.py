@@ -74,7 +74,24 @@ def machine_section(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def compact_table(rows: Sequence[dict[str, Any]], group: str) -> list[str]:
+    """For results without latency or RSS (the kernel benchmarks): value, baseline, target."""
+    lines = ["| result | value | baseline | ratio | target |", "|---|---|---|---|---|"]
+    for r in rows:
+        ratio = "" if r.get("ratio") is None else f"{r['ratio']:.2f}x ({r.get('better')} better)"
+        bname = f" ({r['baseline_name']})" if r.get("baseline_name") else ""
+        target = ""
+        if r.get("target"):
+            target = f"{r['target']}: {'met' if r.get('meets_target') else 'NOT met'}"
+        lines.append(f"| {_short(r, group)} | {_fmt(r['value'])} {r['unit']} | "
+                     f"{_fmt(r.get('baseline'))}{bname} | {ratio} | {target} |")
+    lines.append("")
+    return lines
+
+
 def table(rows: Sequence[dict[str, Any]], group: str) -> list[str]:
+    if not any(r.get("latency") or r.get("peak_rss_kb") for r in rows):
+        return compact_table(rows, group)
     head = ("| result | value | baseline | ratio | p50/p95/p99 µs | baseline p50/p95/p99 µs "
             "| peak RSS MiB (base) | aborts (base) | retries/commit (base) |")
     lines = [head, "|" + "---|" * 9]

@@ -295,5 +295,5 @@ def test_report_of_kernel_results_plots_their_ratios(tmp_path: Path) -> None:
     path = report_module.write(report, tmp_path)
     md = path.read_text()
     assert path.name == "kernels.md" and "## clock" in md and "## codec" in md
-    assert "| read | 30.0 ns/read | 20.0 (b) | 1.50x (lower better)" in md
+    assert "| read | 30.0 ns/read | 20.0 (b) | 1.50x (lower better) |  |" in md
     assert (tmp_path / "ratios.png").read_bytes()[:4] == b"\x89PNG" and "](ratios.png)" in md
