@@ -64,16 +64,24 @@ class Cluster:
                                       stderr=subprocess.DEVNULL, cwd=self.base,
                                       start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if self._proc.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__()
-                    raise RuntimeError("PostgreSQL did not start") from None
-                time.sleep(0.05)
+        while not self._ready():  # accepting connections, not only listening (startup, recovery)
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError("PostgreSQL did not start")
+            time.sleep(0.05)
         return self
+
+    def _ready(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            return False
+        isready = self.bin / "pg_isready"
+        if not isready.exists():
+            return True
+        probe = subprocess.run([str(isready), "-q", "-h", "127.0.0.1", "-p", str(self.port),
+                                "-U", "postgres", "-d", "postgres"], capture_output=True)
+        return probe.returncode == 0
 
     def __exit__(self, *exc: object) -> None:
         proc, self._proc = self._proc, None

@@ -53,21 +53,27 @@ def _cmd_clock(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from dsql.bench import harness
+    from dsql.bench import harness, progress
 
     available = harness.available()
     if not args.name:
         for name, desc in available.items():
             print(f"{name:16} {desc}")
+        print(f"{'all':16} every benchmark above, one after another")
         return 0
-    if args.name not in available:
+    if args.name != "all" and args.name not in available:
         print(f"dsql bench: no benchmark named {args.name!r}; available: "
-              f"{', '.join(available)}", file=sys.stderr)
+              f"{', '.join(available)}, all", file=sys.stderr)
         return 2
-    results = harness.run(args.name, quick=args.quick, json_path=args.json)
+    if args.quiet:
+        progress.configure(False)
+    results = harness.run(args.name, quick=args.quick, json_path=args.json,
+                          report_dir=args.report)
     print(harness.format_table(results))
     if args.json:
         print(f"wrote {args.json}")
+    if args.report:
+        print(f"wrote {args.report}/{args.name}.md, {args.name}.json and plots")
     return 0
 
 
@@ -102,10 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(fn=_cmd_clock)
 
-    p = sub.add_parser("bench", help="run a benchmark from bench/ (no NAME: list them)")
+    p = sub.add_parser("bench", help="run a benchmark from bench/ or all (no NAME: list them)")
     p.add_argument("name", nargs="?")
     p.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    p.add_argument("--report", metavar="DIR",
+                   help="write DIR/NAME.md with tables and PNG plots, and DIR/NAME.json")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(fn=_cmd_bench)
 
     p = sub.add_parser("verify", help="run the machine checks of dsql's guarantees")
