@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 
 from dsql.verify.sim.bugs import Bug
-from dsql.verify.sim.harness import run_seed, summarize
+from dsql.verify.sim.faults import PROFILES
+from dsql.verify.sim.harness import SimConfig, run_seed, summarize
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,22 +24,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=1, help="how many seeds from --seed")
     parser.add_argument("--bug", choices=[b.value for b in Bug], default="none",
                         help="inject a deliberate bug (the checks must catch it)")
+    parser.add_argument("--faults", choices=PROFILES, default="default",
+                        help="the fault profile (default: the quick runs' mix)")
+    parser.add_argument("--strict-promises", action="store_true",
+                        help="fail reads that a commit decided after a later crash lands below "
+                             "(docs/simulation.md, Findings)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the components' own log lines (journal recovery, ...)")
     parser.add_argument("--trace", action="store_true",
                         help="print the last events of each failing run")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be >= 1")
+    if not args.verbose:
+        logging.getLogger("dsql").setLevel(logging.ERROR)
     bug = Bug(args.bug)
+    config = SimConfig(profile=args.faults, strict_promises=args.strict_promises)
     results = []
     for seed in range(args.seed, args.seed + args.seeds):
-        r = run_seed(seed, bug)
+        r = run_seed(seed, bug, config)
         results.append(r)
         if not args.json:
             status = "ok" if r.ok else "FAILED"
+            faults = sum(r.faults_injected.values())
             print(f"seed {seed}: {status}  txns {r.transactions} (ok {r.committed}, fail "
-                  f"{r.aborted}, info {r.indeterminate})  faults {sum(r.faults_injected.values())}"
-                  f"  events {r.events}  trace {r.trace_hash[:16]}  {r.elapsed_s:.2f}s")
+                  f"{r.aborted}, info {r.indeterminate})  faults {faults}  events {r.events}  "
+                  f"retroactive {r.retroactive_reads}  trace {r.trace_hash[:16]}  "
+                  f"{r.elapsed_s:.2f}s")
             if not r.ok:
                 print(r.failure_message())
                 if args.trace:

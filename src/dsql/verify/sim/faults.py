@@ -76,3 +76,25 @@ class FaultConfig:
         return replace(cls(), long_delay_p=0.0, drop_p=0.0, dup_p=0.0,
                        crash_mean_interval_ns=0, clock_offset_max_ns=0, clock_drift_max_ppb=0,
                        step_mean_interval_ns=0)
+
+    @classmethod
+    def heavy(cls) -> FaultConfig:
+        """Many more crashes, losses and duplicates, and clock steps wider than the
+        adjudicator's window (so that some transactions become too old to check)."""
+        return replace(cls(), long_delay_p=0.1, drop_p=0.08, dup_p=0.05,
+                       crash_mean_interval_ns=15 * MS, torn_p=0.8, step_mean_interval_ns=10 * MS,
+                       step_max_ns=120 * MS, checkpoint_mean_interval_ns=8 * MS)
+
+    @classmethod
+    def named(cls, name: str) -> FaultConfig:
+        """"default", "none" or "heavy"."""
+        if name == "default":
+            return cls()
+        if name == "none":
+            return cls.none()
+        if name == "heavy":
+            return cls.heavy()
+        raise ValueError(f"unknown fault profile {name!r} (default, none, heavy)")
+
+
+PROFILES = ("default", "none", "heavy")

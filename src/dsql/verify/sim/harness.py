@@ -46,13 +46,21 @@ QUIESCE_MAX_NS = 2_000 * MS
 class SimConfig:
     clients: int = 4
     duration_ns: int = 200 * MS
-    faults: FaultConfig = field(default_factory=FaultConfig)
+    profile: str = "default"  # the named fault profile (faults.PROFILES) ...
+    custom_faults: FaultConfig | None = None  # ... unless this is given
     workload: Workload = field(default_factory=Workload)
     # Several shards on both sides, so that multi-shard votes and routing are exercised.
     storage_splits: tuple[bytes, ...] = (b"b:002", b"l:000", b"l:003")
     adjudicator_splits: tuple[bytes, ...] = (b"b:002", b"l:002", b"l:004")
     window_ns: int = 40 * MS  # small, so that clock steps make some starts too old
     journal_segment_bytes: int = 4096  # small, so that segments roll over and get dropped
+    # Count reads that a commit decided after a later crash landed below as failures
+    # (checks.storage_findings; docs/simulation.md, "Findings").
+    strict_promises: bool = False
+
+    @property
+    def faults(self) -> FaultConfig:
+        return self.custom_faults or FaultConfig.named(self.profile)
 
     def node_options(self) -> NodeOptions:
         return NodeOptions(
@@ -76,16 +84,21 @@ class SeedResult:
     aborted: int
     indeterminate: int
     faults_injected: dict[str, int]
+    profile: str
+    strict_promises: bool
     trace_hash: str
     events: int
     node: dict[str, Any]
+    retroactive_reads: int  # see checks.storage_findings
     elapsed_s: float
     trace_tail: list[str] = field(default_factory=list)
 
     @property
     def replay_command(self) -> str:
         bug = "" if self.bug is Bug.NONE else f" --bug {self.bug.value}"
-        return f"python -m dsql.verify.sim --seed {self.seed}{bug}"
+        faults = "" if self.profile == "default" else f" --faults {self.profile}"
+        strict = " --strict-promises" if self.strict_promises else ""
+        return f"python -m dsql.verify.sim --seed {self.seed}{bug}{faults}{strict}"
 
     def failure_message(self) -> str:
         lines = [f"simulation seed {self.seed} (bug: {self.bug.value}) failed:"]
@@ -123,7 +136,7 @@ def _run(seed: int, bug: Bug, cfg: SimConfig, root: Path, t0: float) -> SeedResu
         node.start()
         initial = [(account_key(i), encode_account(w.initial_balance, 0))
                    for i in range(w.accounts)]
-        oracle.decided(0, node.load_initial(initial), initial)
+        oracle.decided(0, node.load_initial(initial), initial, node.epoch)
         oracle.ack(0)
         clients = [Client(i, sched, net, recorder, oracle, w, cfg.duration_ns)
                    for i in range(cfg.clients)]
@@ -160,7 +173,9 @@ def _run(seed: int, bug: Bug, cfg: SimConfig, root: Path, t0: float) -> SeedResu
     anomalies = list(oracle.failures) + findings
     anomalies += checks.elle_findings(history)
     anomalies += checks.durability_findings(oracle, durable)
-    anomalies += checks.storage_findings(oracle, durable)
+    storage, retroactive = checks.storage_findings(oracle, durable,
+                                                   strict_promises=cfg.strict_promises)
+    anomalies += storage
     anomalies += checks.bank_findings(oracle, final, w.initial_balance * w.accounts)
     committed = sum(c.counts["ok"] for c in clients)
     aborted = sum(c.counts["fail"] for c in clients)
@@ -168,8 +183,11 @@ def _run(seed: int, bug: Bug, cfg: SimConfig, root: Path, t0: float) -> SeedResu
     return SeedResult(
         seed=seed, bug=bug, ok=not anomalies, anomalies=anomalies,
         transactions=committed + aborted + info, committed=committed, aborted=aborted,
-        indeterminate=info, faults_injected=dict(counts), trace_hash=sched.trace_hash,
-        events=sched.events_run, node=node.stats(), elapsed_s=time.perf_counter() - t0,
+        indeterminate=info, faults_injected=dict(counts),
+        profile="custom" if cfg.custom_faults else cfg.profile,
+        strict_promises=cfg.strict_promises, trace_hash=sched.trace_hash,
+        events=sched.events_run, node=node.stats(), retroactive_reads=retroactive,
+        elapsed_s=time.perf_counter() - t0,
         trace_tail=sched.trace_tail())
 
 
@@ -204,6 +222,8 @@ def summarize(results: list[SeedResult]) -> dict[str, Any]:
         "anomalies": [f"seed {r.seed}: {a} (replay: {r.replay_command})"
                       for r in results for a in r.anomalies],
         "ok": all(r.ok for r in results),
+        "retroactive_reads": sum(r.retroactive_reads for r in results),
+        "events": sum(r.events for r in results),
         "elapsed_s": round(elapsed, 3),
         "seconds_per_seed": round(elapsed / len(results), 3) if results else 0.0,
     }
@@ -213,6 +233,7 @@ QUICK_SEEDS = 8
 
 
 def run_quick(seed: int, seeds: int = QUICK_SEEDS) -> dict[str, Any]:
-    """Seeds seed .. seed+seeds-1 with the default faults and no bug, summarised."""
+    """Seeds seed .. seed+seeds-1 with the default faults and no bug, summarised (the dict
+    of `summarize`). This is what `dsql verify` calls."""
     assert seeds > 0
     return summarize(run_seeds(range(seed, seed + seeds)))

@@ -31,20 +31,22 @@ class TxnMeta:
 @dataclass
 class Oracle:
     commits: dict[int, tuple[int, Writes]] = field(default_factory=dict)
+    commit_epoch: dict[int, int] = field(default_factory=dict)  # txn id -> node epoch
     meta: dict[int, TxnMeta] = field(default_factory=dict)
     acked: set[int] = field(default_factory=set)
-    served_reads: list[tuple[bytes, int, bytes | None]] = field(default_factory=list)
+    served_reads: list[tuple[bytes, int, bytes | None, int]] = field(default_factory=list)
     served_dropped: int = 0
     audits: list[tuple[int, list[int]]] = field(default_factory=list)  # (ts, balances)
     failures: list[str] = field(default_factory=list)
 
-    def decided(self, txn_id: int, commit_ts: int, writes: Writes) -> None:
+    def decided(self, txn_id: int, commit_ts: int, writes: Writes, epoch: int) -> None:
         assert txn_id not in self.commits, f"txn {txn_id} decided twice"
         self.commits[txn_id] = (commit_ts, list(writes))
+        self.commit_epoch[txn_id] = epoch
 
-    def served(self, key: bytes, ts: int, value: bytes | None) -> None:
+    def served(self, key: bytes, ts: int, value: bytes | None, epoch: int) -> None:
         if len(self.served_reads) < SERVED_MAX:
-            self.served_reads.append((key, ts, value))
+            self.served_reads.append((key, ts, value, epoch))
         else:
             self.served_dropped += 1
 

@@ -8,8 +8,8 @@ commit path cut into simulated steps with seeded delays between them, so that co
 overtake one another as they do under real concurrency:
 
     commit request ──decide (sequencer + adjudicator)──▶ [delay] journal write
-        ──▶ [group sync: SimDisk.sync] ──▶ [delay] crossbar apply, sequencer finish,
-        storage watermark ──▶ reply "committed" (acknowledged)
+        ──▶ [group sync: SimDisk.sync] ──▶ [delay; delivery may be lost and retried]
+        crossbar apply, sequencer finish, storage watermark ──▶ reply "committed"
 
 This is Node.commit's order, step by step. Reads at τ are served by storage only when its
 watermark has reached τ; otherwise they wait (parked) until it does. The node's clock is a
@@ -44,6 +44,7 @@ from dsql.verify.sim.faults import (
     CLOCK_STEP,
     CRASH,
     LOST_UNSYNCED,
+    MSG_DROP,
     TORN_RECORD,
     FaultConfig,
     FaultCounts,
@@ -56,6 +57,7 @@ NAME = "node"
 EPOCH_START_NS = 1_800_000_000_000_000_000
 PARKED_READS_MAX = 1_000
 HEARTBEAT_NS = 2_000_000
+CROSSBAR_RETRY_NS = 3_000_000
 
 
 class SimNode:
@@ -219,7 +221,7 @@ class SimNode:
             return
         values = self.node.get_many(list(keys), ts)
         for key, value in zip(keys, values, strict=True):
-            self.oracle.served(key, ts, value)
+            self.oracle.served(key, ts, value, self.epoch)
         self._reply(src, ("values", req, values))
 
     def _retry_parked(self) -> None:
@@ -260,7 +262,7 @@ class SimNode:
         commit_ts = result.commit_ts
         assert commit_ts is not None
         self._requests[txn_id] = None
-        self.oracle.decided(txn_id, commit_ts, writes)
+        self.oracle.decided(txn_id, commit_ts, writes, self.epoch)
         self.sched.note(f"decided txn {txn_id} at {commit_ts}")
         delay = self.sched.rng.randint(0, self.faults.stage_delay_max_ns)
         self.sched.after(delay, "journal-write", self._in_epoch(
@@ -292,7 +294,15 @@ class SimNode:
 
     def _after_durable(self, commit_ts: int, txn_id: int,
                        writes: list[tuple[bytes, bytes | None]], src: str, req: int) -> None:
-        delay = self.sched.rng.randint(0, self.faults.stage_delay_max_ns)
+        """Hands the durable commit to the crossbar. Its delivery can be lost (drop_p): the
+        crossbar then finds the record on its next pass over the journal, CROSSBAR_RETRY_NS
+        later."""
+        rng = self.sched.rng
+        delay = rng.randint(0, self.faults.stage_delay_max_ns)
+        if self.faults_on and self.faults.drop_p and rng.random() < self.faults.drop_p:
+            self.counts[MSG_DROP] += 1
+            self.sched.note(f"crossbar delivery of {commit_ts} lost")
+            delay += CROSSBAR_RETRY_NS
         self.sched.after(delay, "apply", self._in_epoch(
             self.epoch, lambda: self._apply(commit_ts, txn_id, writes, src, req)))
 
