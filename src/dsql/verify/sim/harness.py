@@ -207,9 +207,12 @@ def summarize(results: list[SeedResult]) -> dict[str, Any]:
     """The dict `dsql verify` reports: seeds_run, transactions, committed, aborted,
     faults_injected (by kind), anomalies (each prefixed by its seed), ok, and timings."""
     faults: dict[str, int] = {}
+    refusals: dict[str, int] = {}
     for r in results:
         for k, n in r.faults_injected.items():
             faults[k] = faults.get(k, 0) + n
+        for k, n in r.node.get("refusals", {}).items():
+            refusals[k] = refusals.get(k, 0) + n
     elapsed = sum(r.elapsed_s for r in results)
     return {
         "seeds_run": len(results),
@@ -224,6 +227,8 @@ def summarize(results: list[SeedResult]) -> dict[str, Any]:
         "ok": all(r.ok for r in results),
         "retroactive_reads": sum(r.retroactive_reads for r in results),
         "events": sum(r.events for r in results),
+        "commit_refusals": refusals,
+        "node_restarts": sum(r.node["epochs"] - 1 for r in results),
         "elapsed_s": round(elapsed, 3),
         "seconds_per_seed": round(elapsed / len(results), 3) if results else 0.0,
     }

@@ -88,6 +88,8 @@ class SimNode:
         self.up = False
         self.faults_on = True
         self.commits_applied = 0
+        self.refusals: dict[str, int] = {}  # commit requests not committed, by outcome
+        self._crash_after_next_write = False
         self._parked: list[tuple[str, Message]] = []
         self._awaiting_sync: list[tuple[int, int, list[tuple[bytes, bytes | None]], str,
                                         int]] = []
@@ -108,6 +110,7 @@ class SimNode:
         self._awaiting_sync = []
         self._sync_scheduled = False
         self._requests = {}
+        self._crash_after_next_write = False
         self.net.set_up(NAME, True)
         report = self.node.open_report
         self.sched.note(f"node up epoch {self.epoch} watermark {self.node.watermark} "
@@ -141,7 +144,7 @@ class SimNode:
         """Crashes, clock steps and checkpoints at seeded moments (while faults_on)."""
         f = self.faults
         if f.crash_mean_interval_ns:
-            self._random_every(f.crash_mean_interval_ns, "crash", self._crash_and_restart)
+            self._random_every(f.crash_mean_interval_ns, "crash", self._crash_soon)
         if f.step_mean_interval_ns:
             self._random_every(f.step_mean_interval_ns, "clock-step", self._step_clock)
         if f.checkpoint_mean_interval_ns:
@@ -158,9 +161,18 @@ class SimNode:
             self.sched.after(int(self.sched.rng.expovariate(1 / mean_ns)), label, fire)
         self.sched.after(int(self.sched.rng.expovariate(1 / mean_ns)), label, fire)
 
+    def _crash_soon(self) -> None:
+        """Half the crashes strike at once; the other half soon after the next journal write,
+        while its bytes are likely unsynced (else most crashes would find nothing to lose)."""
+        if self.sched.rng.random() < 0.5:
+            self._crash_and_restart()
+        else:
+            self._crash_after_next_write = True
+
     def _crash_and_restart(self) -> None:
         if not self.up:
             return
+        self._crash_after_next_write = False
         self.crash()
         f = self.faults
         self.sched.after(self.sched.rng.randint(f.downtime_min_ns, f.downtime_max_ns),
@@ -240,6 +252,7 @@ class SimNode:
     def _commit(self, src: str, msg: Message) -> None:
         _, req, epoch, txn_id, start_ts, writes, claims = msg
         if epoch != self.epoch:
+            self.refusals["stale-epoch"] = self.refusals.get("stale-epoch", 0) + 1
             self._reply(src, ("aborted", req, "session lost in a restart"))
             return
         if txn_id in self._requests:  # a duplicate: the first copy's answer, once known
@@ -255,7 +268,9 @@ class SimNode:
             lambda: (r := node._adjudicate(start_ts, claims, txn_id),
                      r.commit_ts if r.committed else None))
         if not result.committed:
-            answer: Message = ("aborted", req, result.outcome.label)
+            label = result.outcome.label
+            self.refusals[label] = self.refusals.get(label, 0) + 1
+            answer: Message = ("aborted", req, label)
             self._requests[txn_id] = answer
             self._reply(src, answer)
             return
@@ -279,6 +294,10 @@ class SimNode:
             self._after_durable(commit_ts, txn_id, writes, src, req)
         else:
             self._awaiting_sync.append((commit_ts, txn_id, writes, src, req))
+        if self._crash_after_next_write and self.faults_on:
+            self._crash_after_next_write = False
+            self.sched.after(self.sched.rng.randint(0, self.faults.sync_max_ns), "crash",
+                             self._in_epoch(self.epoch, self._crash_and_restart))
         if not self._sync_scheduled:
             self._sync_scheduled = True
             f = self.faults
@@ -349,4 +368,4 @@ class SimNode:
 
     def stats(self) -> dict[str, Any]:
         return {"epochs": self.epoch, "syncs": self.disk.syncs,
-                "commits_applied": self.commits_applied}
+                "commits_applied": self.commits_applied, "refusals": dict(self.refusals)}
