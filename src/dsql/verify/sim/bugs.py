@@ -9,6 +9,9 @@ the bug sits at the seam where the simulated node calls them:
                    acknowledged while its record may still be lost by a crash
   WATERMARK_AHEAD  storage's watermark is advanced to each commit as it is applied, ignoring
                    older commits still in flight, so a read can miss one of them
+  CHECKPOINT_LSN   a checkpoint records the journal's next lsn as its replay point, instead of
+                   the lowest lsn of a commit above its image (journaled, not yet applied), so
+                   recovery from it skips those commits
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ class Bug(enum.Enum):
     SKIP_KEY = "skip-key"
     ACK_BEFORE_SYNC = "ack-before-sync"
     WATERMARK_AHEAD = "watermark-ahead"
+    CHECKPOINT_LSN = "checkpoint-lsn"
 
 
 SKIPPED_KEY = b"l:000"

@@ -104,6 +104,10 @@ class SimNode:
         self.epoch += 1
         clock = dclock.Clock(self.source, ["simulated: the node's clock in a simulation"])
         self.node = Node.open(self.root, self.options, clock=clock)
+        if self.bug is Bug.CHECKPOINT_LSN:
+            node, sequencer = self.node, self.node._sequencer
+            sequencer.replay_point = (  # type: ignore[method-assign]
+                lambda: (sequencer.watermark, node.journal.durable_lsn + 1))
         self.disk.sync()  # what recovery left is on disk
         self.up = True
         self._parked = []
