@@ -12,6 +12,9 @@ the bug sits at the seam where the simulated node calls them:
   CHECKPOINT_LSN   a checkpoint records the journal's next lsn as its replay point, instead of
                    the lowest lsn of a commit above its image (journaled, not yet applied), so
                    recovery from it skips those commits
+
+Invariant: with Bug.NONE the simulated node calls the components exactly as Node does.
+Thread-safety: constants only.
 """
 
 from __future__ import annotations

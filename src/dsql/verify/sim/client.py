@@ -6,7 +6,8 @@ transaction touches at that snapshot, then, if it wrote, COMMIT with its post-im
 FULL claim per written key. Every step is a message through the simulated network, with a
 timeout: a BEGIN or read that times out (or is refused after a restart) ends the transaction
 as ``fail`` (nothing was sent to commit, so it certainly did not commit); a COMMIT that times
-out ends it as ``info`` (it may or may not have committed), as Jepsen does.
+out, or reaches a node restarted since BEGIN, ends it as ``info`` (it may or may not have
+committed), as Jepsen does.
 
 List-append transactions are recorded in dsql.verify's history format (history.py), with the
 true simulated time as the op time, so the existing Elle checker checks them, real-time order
@@ -184,8 +185,11 @@ class Client:
             if msg[0] == "committed":
                 self.oracle.ack(txn_id)
                 outcome(OK)
-            else:
+            elif msg[0] == "aborted":
                 outcome(FAIL)
+            else:
+                assert msg[0] == "session-lost"
+                outcome(INFO)
         self._request(lambda req: ("commit", req, epoch, txn_id, ts, writes, claims),
                       COMMIT_TIMEOUT_NS, on_reply, lambda: outcome(INFO))
 

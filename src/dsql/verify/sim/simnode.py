@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dsql import clock as dclock
-from dsql.adjudicator import Kind
+from dsql.adjudicator import Kind, Result
 from dsql.node.node import Node, NodeOptions
 from dsql.storage.store import StorageError
 from dsql.verify.sim.bugs import SKIPPED_KEY, Bug
@@ -256,8 +256,11 @@ class SimNode:
     def _commit(self, src: str, msg: Message) -> None:
         _, req, epoch, txn_id, start_ts, writes, claims = msg
         if epoch != self.epoch:
+            # The session died with an older process. Another copy of this request may have
+            # reached that process and committed, so the client learns only that the outcome
+            # is unknown (as a client whose connection broke during COMMIT does).
             self.refusals["stale-epoch"] = self.refusals.get("stale-epoch", 0) + 1
-            self._reply(src, ("aborted", req, "session lost in a restart"))
+            self._reply(src, ("session-lost", req))
             return
         if txn_id in self._requests:  # a duplicate: the first copy's answer, once known
             answer = self._requests[txn_id]
@@ -268,9 +271,11 @@ class SimNode:
         assert node is not None
         if self.bug is Bug.SKIP_KEY:
             claims = [c for c in claims if c[0] != SKIPPED_KEY]
-        result = node._sequencer.decide(
-            lambda: (r := node._adjudicate(start_ts, claims, txn_id),
-                     r.commit_ts if r.committed else None))
+        def adjudicate() -> tuple[Result, int | None]:
+            r = node._adjudicate(start_ts, claims, txn_id)
+            return r, r.commit_ts if r.committed else None
+
+        result = node._sequencer.decide(adjudicate)
         if not result.committed:
             label = result.outcome.label
             self.refusals[label] = self.refusals.get(label, 0) + 1
