@@ -173,6 +173,10 @@ class SimNode:
         else:
             self._crash_after_next_write = True
 
+    def _crash_if_faults_on(self) -> None:
+        if self.faults_on:
+            self._crash_and_restart()
+
     def _crash_and_restart(self) -> None:
         if not self.up:
             return
@@ -306,7 +310,7 @@ class SimNode:
         if self._crash_after_next_write and self.faults_on:
             self._crash_after_next_write = False
             self.sched.after(self.sched.rng.randint(0, self.faults.sync_max_ns), "crash",
-                             self._in_epoch(self.epoch, self._crash_and_restart))
+                             self._in_epoch(self.epoch, self._crash_if_faults_on))
         if not self._sync_scheduled:
             self._sync_scheduled = True
             f = self.faults
