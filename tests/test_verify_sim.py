@@ -20,6 +20,8 @@ import pytest
 from dsql import clock as dclock
 from dsql.adjudicator import Kind
 from dsql.node.node import Node, NodeOptions
+from dsql.verify.elle import check as elle_check
+from dsql.verify.history import load_history
 from dsql.verify.sim import Bug, FaultConfig, SimConfig, run_quick, run_seed, run_seeds
 from dsql.verify.sim.__main__ import main
 from dsql.verify.sim.disk import SimDisk
@@ -98,10 +100,12 @@ def test_run_quick_summary() -> None:
     assert summary["committed"] + summary["aborted"] <= summary["transactions"]
 
 
-def test_cli_prints_replay_command(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--seed", "1", "--bug", "skip-key"]) == 1
+def test_cli_prints_replay_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["--seed", "1", "--bug", "skip-key", "--history", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "FAILED" in out and "replay: python -m dsql.verify.sim --seed 1 --bug skip-key" in out
+    # The saved history is one the Elle checker reads, and finds invalid on its own.
+    assert not elle_check(load_history(tmp_path / "seed-1.jsonl")).valid
     assert main(["--seed", "2"]) == 0
 
 

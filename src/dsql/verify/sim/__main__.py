@@ -1,4 +1,5 @@
-"""`python -m dsql.verify.sim --seed N [--seeds K] [--bug NAME] [--json] [--trace]`.
+"""`python -m dsql.verify.sim --seed N [--seeds K] [--bug NAME] [--faults PROFILE] [--json]
+[--trace] [--history DIR] [--strict-promises] [--verbose]`.
 
 Runs seeds N .. N+K-1 and prints one line per seed; a failing seed prints its findings and
 the command that replays it. Exit status 0 when every seed passed, 1 otherwise.
@@ -11,7 +12,9 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from dsql.verify.history import save_history
 from dsql.verify.sim.bugs import Bug
 from dsql.verify.sim.faults import PROFILES
 from dsql.verify.sim.harness import SimConfig, run_seed, summarize
@@ -29,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--strict-promises", action="store_true",
                         help="fail reads that a commit decided after a later crash lands below "
                              "(docs/simulation.md, Findings)")
+    parser.add_argument("--history", metavar="DIR",
+                        help="write each seed's list-append history to DIR/seed-N.jsonl "
+                             "(check one with python -m dsql.verify.elle)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--verbose", action="store_true",
                         help="show the components' own log lines (journal recovery, ...)")
@@ -45,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for seed in range(args.seed, args.seed + args.seeds):
         r = run_seed(seed, bug, config)
         results.append(r)
+        if args.history:
+            Path(args.history).mkdir(parents=True, exist_ok=True)
+            save_history(r.history, Path(args.history) / f"seed-{seed}.jsonl")
         if not args.json:
             status = "ok" if r.ok else "FAILED"
             faults = sum(r.faults_injected.values())

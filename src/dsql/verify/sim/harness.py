@@ -29,6 +29,7 @@ from typing import Any
 
 from dsql.adjudicator import AdjudicatorConfig
 from dsql.node.node import NodeOptions
+from dsql.verify.history import Op
 from dsql.verify.sim import checks
 from dsql.verify.sim.bugs import Bug
 from dsql.verify.sim.client import Client, Recorder, Workload, account_key, encode_account
@@ -92,6 +93,7 @@ class SeedResult:
     retroactive_reads: int  # see checks.storage_findings
     elapsed_s: float
     trace_tail: list[str] = field(default_factory=list)
+    history: list[Op] = field(default_factory=list, repr=False)  # list-append, for Elle
 
     @property
     def replay_command(self) -> str:
@@ -188,7 +190,7 @@ def _run(seed: int, bug: Bug, cfg: SimConfig, root: Path, t0: float) -> SeedResu
         strict_promises=cfg.strict_promises, trace_hash=sched.trace_hash,
         events=sched.events_run, node=node.stats(), retroactive_reads=retroactive,
         elapsed_s=time.perf_counter() - t0,
-        trace_tail=sched.trace_tail())
+        trace_tail=sched.trace_tail(), history=history)
 
 
 def run_seeds(seeds: range | list[int], bug: Bug = Bug.NONE,
