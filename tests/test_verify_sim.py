@@ -11,8 +11,12 @@ pin one finding (promises do not survive a crash) against the real Node.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,6 +93,14 @@ def test_same_seed_same_trace() -> None:
         assert (a.transactions, a.committed, a.faults_injected, a.anomalies) == (
             b.transactions, b.committed, b.faults_injected, b.anomalies)
     assert run_seed(12).trace_hash != run_seed(11).trace_hash
+
+
+def test_replay_in_another_process_gives_the_same_trace() -> None:
+    # The replay command runs in a fresh process (another PYTHONHASHSEED, fresh kernels).
+    env = {**os.environ, "PYTHONHASHSEED": "4242"}
+    out = subprocess.run([sys.executable, "-m", "dsql.verify.sim", "--seed", "13", "--json"],
+                         capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert json.loads(out.stdout)["trace_hashes"]["13"] == run_seed(13).trace_hash
 
 
 def test_run_quick_summary() -> None:

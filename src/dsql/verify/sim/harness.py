@@ -230,6 +230,7 @@ def summarize(results: list[SeedResult]) -> dict[str, Any]:
         "retroactive_reads": sum(r.retroactive_reads for r in results),
         "events": sum(r.events for r in results),
         "commit_refusals": refusals,
+        "trace_hashes": {str(r.seed): r.trace_hash for r in results},
         "node_restarts": sum(r.node["epochs"] - 1 for r in results),
         "elapsed_s": round(elapsed, 3),
         "seconds_per_seed": round(elapsed / len(results), 3) if results else 0.0,
