@@ -62,6 +62,11 @@ class FaultConfig:
     step_mean_interval_ns: int = 30 * MS
     step_max_ns: int = 20 * MS
     checkpoint_mean_interval_ns: int = 25 * MS
+    # Storage GC (not a fault, but old versions disappear): a horizon 0.2-3 ms below the
+    # watermark; a read below it is refused and its transaction fails.
+    gc_mean_interval_ns: int = 20 * MS
+    gc_lag_min_ns: int = 200 * US
+    gc_lag_max_ns: int = 3 * MS
 
     def __post_init__(self) -> None:
         for p in (self.long_delay_p, self.drop_p, self.dup_p, self.torn_p):

@@ -232,6 +232,7 @@ def summarize(results: list[SeedResult]) -> dict[str, Any]:
         "commit_refusals": refusals,
         "trace_hashes": {str(r.seed): r.trace_hash for r in results},
         "node_restarts": sum(r.node["epochs"] - 1 for r in results),
+        "reads_refused_too_old": sum(r.node["too_old_reads"] for r in results),
         "elapsed_s": round(elapsed, 3),
         "seconds_per_seed": round(elapsed / len(results), 3) if results else 0.0,
     }

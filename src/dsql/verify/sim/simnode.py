@@ -36,7 +36,7 @@ from typing import Any
 from dsql import clock as dclock
 from dsql.adjudicator import Kind, Result
 from dsql.node.node import Node, NodeOptions
-from dsql.storage.store import StorageError
+from dsql.storage.store import SnapshotTooOld, StorageError
 from dsql.verify.sim.bugs import SKIPPED_KEY, Bug
 from dsql.verify.sim.disk import SimDisk
 from dsql.verify.sim.faults import (
@@ -90,6 +90,7 @@ class SimNode:
         self.commits_applied = 0
         self.refusals: dict[str, int] = {}  # commit requests not committed, by outcome
         self._crash_after_next_write = False
+        self.too_old_reads = 0
         self._parked: list[tuple[str, Message]] = []
         self._awaiting_sync: list[tuple[int, int, list[tuple[bytes, bytes | None]], str,
                                         int]] = []
@@ -154,6 +155,8 @@ class SimNode:
         if f.checkpoint_mean_interval_ns:
             self._random_every(f.checkpoint_mean_interval_ns, "checkpoint", self._checkpoint,
                                always=True)
+        if f.gc_mean_interval_ns:
+            self._random_every(f.gc_mean_interval_ns, "gc", self._gc, always=True)
 
     def _random_every(self, mean_ns: int, label: str, fn: Callable[[], None],
                       always: bool = False) -> None:
@@ -197,6 +200,15 @@ class SimNode:
             manifest = self.node.checkpoint()
             self.sched.note(f"checkpoint ts {manifest.ts} lsn {manifest.replay_lsn}")
 
+    def _gc(self) -> None:
+        """Storage GC with a horizon a seeded lag below the watermark; reads below it are
+        then refused (SnapshotTooOld) and their transactions fail."""
+        if self.up and self.node is not None:
+            lag = self.sched.rng.randint(self.faults.gc_lag_min_ns, self.faults.gc_lag_max_ns)
+            horizon = self.node.watermark - lag
+            self.node.gc(horizon)
+            self.sched.note(f"gc below {horizon}")
+
     def _every(self, period_ns: int, label: str, fn: Callable[[], None]) -> None:
         epoch = self.epoch
 
@@ -239,7 +251,12 @@ class SimNode:
             if len(self._parked) < PARKED_READS_MAX:
                 self._parked.append((src, msg))
             return
-        values = self.node.get_many(list(keys), ts)
+        try:
+            values = self.node.get_many(list(keys), ts)
+        except SnapshotTooOld:
+            self.too_old_reads += 1
+            self._reply(src, ("error", req, "snapshot too old"))
+            return
         for key, value in zip(keys, values, strict=True):
             self.oracle.served(key, ts, value, self.epoch)
         self._reply(src, ("values", req, values))
@@ -381,4 +398,5 @@ class SimNode:
 
     def stats(self) -> dict[str, Any]:
         return {"epochs": self.epoch, "syncs": self.disk.syncs,
-                "commits_applied": self.commits_applied, "refusals": dict(self.refusals)}
+                "commits_applied": self.commits_applied, "refusals": dict(self.refusals),
+                "too_old_reads": self.too_old_reads}
