@@ -11,7 +11,10 @@ overtake one another as they do under real concurrency:
         ──▶ [group sync: SimDisk.sync] ──▶ [delay; delivery may be lost and retried]
         crossbar apply, sequencer finish, storage watermark ──▶ reply "committed"
 
-This is Node.commit's order, step by step. Reads at τ are served by storage only when its
+This is Node.commit's order, step by step; to run it the module reaches into Node's private
+members (``_sequencer``, ``_adjudicate``, ``_crossbar``), so a change to Node.commit must be
+mirrored in ``_commit`` .. ``_apply`` here. Checkpoints and storage GC run at seeded moments
+through Node's public methods. Reads at τ are served by storage only when its
 watermark has reached τ; otherwise they wait (parked) until it does. The node's clock is a
 ``SimulatedSource`` advanced by the scheduler, with seeded offset, drift and steps.
 
