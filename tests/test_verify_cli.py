@@ -1,7 +1,8 @@
 """`dsql verify`: the command runs the checks, prints the table, writes JSON, sets the status.
 
 Goal: `dsql verify --quick` runs its checks and reports them; a failing check makes the exit
-status non-zero; a missing simulation module is a clear skip. Method: the cheap checks run
+status non-zero; the simulation row passes on a clean run and fails when the simulation reports
+an anomaly. Method: the cheap checks run
 for real in-process (the rest are exercised by their own test files), and a patched check
 stands in for a failure.
 """
@@ -38,7 +39,8 @@ def test_verify_quick_runs_and_writes_json(tmp_path: Path,
     assert by_name["invariants-embedded"]["runs"] == 3
     # one short elle run may or may not show write skew; its anomalies must be G2-item only
     assert by_name["elle-embedded"]["anomalies"] == 0, text
-    assert by_name["simulation"]["result"] in ("pass", "skip")
+    assert by_name["simulation"]["result"] == "pass", text
+    assert by_name["simulation"]["checked"] > 0
     assert "check" in text and "anomalies" in text and "result:" in text
     want = 0 if all(c["result"] != "FAIL" for c in data["checks"]) else 1
     assert code == want
@@ -56,12 +58,21 @@ def test_a_failing_check_fails_the_command(monkeypatch: pytest.MonkeyPatch,
     assert "FAIL" in text and "injected" in text
 
 
-def test_simulation_is_skipped_or_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
+def test_a_simulation_anomaly_fails_its_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dsql.verify import sim
 
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    real = sim.run_quick
+
+    def with_anomaly(seed: int) -> dict[str, object]:
+        out = dict(real(seed, seeds=1))
+        out["anomalies"] = ["G1c: injected for the test"]
+        out["ok"] = False
+        return out
+
+    monkeypatch.setattr(sim, "run_quick", with_anomaly)
     row = suite.simulation(suite.Sizes.quick(), 1, print)
-    assert row.result == "skip" and "dsql.verify.sim" in row.note
+    assert row.result == "FAIL" and row.anomalies == 1
+    assert "G1c" in row.note and "--seed 1" in row.note
 
 
 def test_bad_arguments() -> None:
