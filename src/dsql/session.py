@@ -13,8 +13,11 @@ acknowledged commit, and commits locally); COMMIT sends the writes and claims to
 ROLLBACK/COMMIT gets 25P02; COMMIT of a failed block rolls back. One DDL statement per
 transaction and no DDL mixed with DML (0A000). Statements never wait for another session.
 
-Plans are cached per session by (statement text, parameter types) and checked against the
-transaction's catalog version; a cached statement does not go through sqlglot again.
+Plans are cached per session (LRU, PLAN_CACHE_MAX) by (statement text, parameter types) and by
+(normalized text, literal types, parameter types), where the normalized text has its literals
+lifted out as parameters (dsql.sql.normalize); a plan is checked against the transaction's
+catalog version and the settings generation. A statement repeated with other literals or
+parameters does not go through sqlglot again.
 
 Thread-safety: one thread at a time per Session; `cancel` may be called from another thread.
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -45,6 +49,7 @@ from dsql.sql.errors import (
     ReadOnlyTransaction,
 )
 from dsql.sql.expr import Compiler
+from dsql.sql.normalize import Lifted, lift, safe_params
 from dsql.sql.plan import ExecContext, Plan
 from dsql.sql.scope import Scope
 from dsql.sql.select import Binder, ParamsWithContext, SelectPlan, plan_query, scalar_subquery
@@ -119,13 +124,20 @@ class _Cached:
 
     def __init__(self, ast: exp.Expression, plan: Plan, catalog_version: int, ctx_gen: int,
                  param_types: list[r.SqlType]) -> None:
-        self.ast, self.plan, self.catalog_version = ast, plan, catalog_version
-        self.ctx_gen, self.kind, self.param_types = ctx_gen, plan.kind, param_types
+        self.ast, self.ctx_gen, self.param_types = ast, ctx_gen, param_types
+        self.rebound(plan, catalog_version)
+
+    def rebound(self, plan: Plan, catalog_version: int) -> None:
+        """The plan bound again against another catalog version (everything derived too)."""
+        self.plan, self.catalog_version, self.kind = plan, catalog_version, plan.kind
         self.point = getattr(plan, "point", None)
         cols = plan.columns
         self.columns = None if cols is None else [
             Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols]
 
+
+PLAN_CACHE_MAX = 512  # cached plans per session (least recently used dropped first)
+_LIFTED_TYPES = {"i4": r.INT4, "i8": r.INT8, "n": r.NUMERIC, "u": r.UNKNOWN}
 
 _DML = (exp.Insert, exp.Update, exp.Delete)
 _DDL = (exp.Create, exp.Drop, exp.Alter)
@@ -139,7 +151,9 @@ class Session:
         self.txn: Transaction | None = None
         self.in_block = False
         self.failed = False
-        self._plans: dict[Any, _Cached] = {}
+        self._plans: OrderedDict[Any, _Cached] = OrderedDict()  # LRU, PLAN_CACHE_MAX
+        self._nolift: set[Any] = set()  # lifted texts that must run unlifted
+        self.lift_literals = True  # tests turn it off to compare
         self._ctx = ValueContext()
         self._ctx_gen = 0
         self._search_path = ["public"]
@@ -192,34 +206,93 @@ class Session:
         if self._cancel:
             self._cancel = False
             raise QueryCanceled("canceling statement due to user request")
+        plans = self._plans
         key = (sql, *map(type, params)) if params else sql
-        cached = self._plans.get(key)
+        cached = plans.get(key)
         if cached is not None and cached.ctx_gen == self._ctx_gen:
-            point = cached.point
-            if point is not None and self.txn is None:
-                # an autocommit primary-key lookup: read at the watermark, no transaction
-                db = self.db
-                ts = db.last_commit_ts
-                if db.catalogs.at(ts).version == cached.catalog_version:
-                    rows = point(params, self._get, ts)
-                    return StatementResult(cached.columns, rows, f"SELECT {len(rows)}", [], {})
-            return self._run_cached(cached, params)
+            plans.move_to_end(key)
+            return self._run_hit(cached, params)
+        lf = lift(sql, len(params)) if self.lift_literals else None
+        if lf is not None:
+            lkey = (lf.text, lf.types, *map(type, params))
+            allp = (*params, *lf.values)
+            cached = plans.get(lkey)
+            if cached is not None and cached.ctx_gen == self._ctx_gen:
+                plans.move_to_end(lkey)
+                return self._run_hit(cached, allp)
+            if lkey not in self._nolift:
+                return self._execute_new(sql, params, key, lf, lkey, allp)
+        return self._execute_new(sql, params, key, None, None, params)
+
+    def _run_hit(self, cached: _Cached, params: Sequence[object]) -> StatementResult:
+        point = cached.point
+        if point is not None and self.txn is None:
+            # an autocommit primary-key lookup: read at the watermark, no transaction
+            db = self.db
+            ts = db.last_commit_ts
+            if db.catalogs.at(ts).version == cached.catalog_version:
+                rows = point(params, self._get, ts)
+                return StatementResult(cached.columns, rows, f"SELECT {len(rows)}", [], {})
+        return self._run_cached(cached, params)
+
+    def _execute_new(self, sql: str, params: Sequence[object], key: Any, lf: Lifted | None,
+                     lkey: Any, allp: Sequence[object]) -> StatementResult:
+        """A statement not in the plan cache: parse (the lifted text when `lf`), bind, cache,
+        run. A lifted statement that does not parse, puts a lifted parameter where a literal is
+        not a plain value, or does not bind falls back to its own text (and is remembered, so
+        the next one does not try again)."""
         util = utility.classify(sql)
         if util is not None:
             return self._utility(util[0], util[1])
         if self.failed:
             raise InFailedTransaction()
         ptypes = [param_type(v) for v in params]
-        ast = self._parse(sql)
+        ast: exp.Expression | None = None
+        if lf is not None:
+            try:
+                ast = self._parse(lf.text)
+            except DsqlError:
+                ast = None
+            if ast is not None and not safe_params(ast, len(params) + 1):
+                ast = None
+            if ast is None:
+                self._no_lift(lkey)
+        if ast is None:
+            ast, lf = self._parse(sql), None
         txn, implicit = self._statement_txn(ast)
         try:
+            plan: Plan | None = None
+            if lf is not None:
+                ltypes = ptypes + [_LIFTED_TYPES[t] for t in lf.types]
+                try:
+                    plan, volatile = self._bind(ast, txn.catalog, ltypes)
+                except DsqlError:
+                    self._no_lift(lkey)
+                if plan is not None:
+                    if not volatile:
+                        self._remember(lkey, _Cached(ast, plan, txn.catalog.version,
+                                                     self._ctx_gen, ltypes))
+                    return self._execute_in(txn, implicit, plan, allp)
+                ast = self._parse(sql)
             plan, volatile = self._bind(ast, txn.catalog, ptypes)
             if not volatile:
-                self._plans[key] = _Cached(ast, plan, txn.catalog.version, self._ctx_gen, ptypes)
+                self._remember(key, _Cached(ast, plan, txn.catalog.version, self._ctx_gen,
+                                            ptypes))
             return self._execute_in(txn, implicit, plan, params)
         except BaseException:
             self._statement_failed(implicit)
             raise
+
+    def _remember(self, key: Any, cached: _Cached) -> None:
+        plans = self._plans
+        plans[key] = cached
+        while len(plans) > PLAN_CACHE_MAX:
+            plans.popitem(last=False)
+
+    def _no_lift(self, lkey: Any) -> None:
+        if len(self._nolift) >= PLAN_CACHE_MAX:
+            self._nolift.clear()
+        self._nolift.add(lkey)
 
     def _run_cached(self, cached: _Cached, params: Sequence[object]) -> StatementResult:
         if self.failed:
@@ -235,7 +308,7 @@ class Session:
         try:
             if txn.catalog.version != cached.catalog_version:
                 plan, _ = self._bind(cached.ast, txn.catalog, cached.param_types)
-                cached.plan, cached.catalog_version = plan, txn.catalog.version
+                cached.rebound(plan, txn.catalog.version)
             return self._execute_in(txn, implicit, plan, params)
         except BaseException:
             self._statement_failed(implicit)
