@@ -153,6 +153,8 @@ class Session:
         self.failed = False
         self._plans: OrderedDict[Any, _Cached] = OrderedDict()  # LRU, PLAN_CACHE_MAX
         self._nolift: set[Any] = set()  # lifted texts that must run unlifted
+        # statement text -> its lifted form (so that a repeated text is not tokenized again)
+        self._lift_memo: dict[Any, tuple[Lifted | None, Any]] = {}
         self.lift_literals = True  # tests turn it off to compare
         self._ctx = ValueContext()
         self._ctx_gen = 0
@@ -211,10 +213,25 @@ class Session:
         cached = plans.get(key)
         if cached is not None and cached.ctx_gen == self._ctx_gen:
             plans.move_to_end(key)
-            return self._run_hit(cached, params)
-        lf = lift(sql, len(params)) if self.lift_literals else None
+            point = cached.point
+            if point is not None and self.txn is None:
+                # an autocommit primary-key lookup: read at the watermark, no transaction
+                db = self.db
+                ts = db.last_commit_ts
+                if db.catalogs.at(ts).version == cached.catalog_version:
+                    rows = point(params, self._get, ts)
+                    return StatementResult(cached.columns, rows, f"SELECT {len(rows)}", [], {})
+            return self._run_cached(cached, params)
+        memo = self._lift_memo.get(key)
+        if memo is not None:
+            lf, lkey = memo
+        else:
+            lf = lift(sql, len(params)) if self.lift_literals else None
+            lkey = None if lf is None else (lf.text, lf.types, *map(type, params))
+            if len(self._lift_memo) >= PLAN_CACHE_MAX:
+                self._lift_memo.clear()
+            self._lift_memo[key] = (lf, lkey)
         if lf is not None:
-            lkey = (lf.text, lf.types, *map(type, params))
             allp = (*params, *lf.values)
             cached = plans.get(lkey)
             if cached is not None and cached.ctx_gen == self._ctx_gen:
@@ -357,9 +374,10 @@ class Session:
         if implicit:
             txn.commit()
         cols = plan.columns
+        if cols is None:
+            return StatementResult(None, out.rows, out.tag, out.notices, {})
         return StatementResult(
-            None if cols is None else [Column(c.name, c.type_oid, c.typmod, c.table_oid,
-                                              c.column_no) for c in cols],
+            [Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols],
             out.rows, out.tag, out.notices, {})
 
     def _statement_failed(self, implicit: bool) -> None:

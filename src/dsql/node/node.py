@@ -241,7 +241,9 @@ class Node:
             # are not held back by it.
             self.storage.advance_watermark(self._sequencer.finish(commit_ts))
             raise
-        self._sequencer.journaled(commit_ts, lsn)
+        # (The sequencer keeps durable_lsn + 1 at decision time as this commit's replay bound:
+        # a valid lower bound on its lsn, so no second lock round-trip to tighten it.)
+        del lsn
         try:
             self._crossbar.deliver(commit_ts, writes)
         except BaseException as e:

@@ -138,11 +138,13 @@ class Transaction:
         self.limits.check_age(time.monotonic() - self.started_s)
 
     # -- the end --------------------------------------------------------------------------------
-    def commit(self) -> int | None:
-        """Commits; returns the commit ts, or None for a transaction that wrote nothing."""
+    def commit(self, check_age: bool = True) -> int | None:
+        """Commits; returns the commit ts, or None for a transaction that wrote nothing.
+        `check_age` False: the caller knows the transaction just began (autocommit)."""
         if not self.writes and not self.claims and self.new_catalog is None:
             return None
-        self.check_age()
+        if check_age:
+            self.check_age()
         cache: CatalogCache = self.db.catalogs
         if self.new_catalog is not None:
             self.writes[CATALOG_KEY] = CatalogCache.encode(self.new_catalog)
