@@ -45,7 +45,6 @@ from dsql.sql.ddl import DdlPlan
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
 from dsql.sql.errors import (
     InFailedTransaction,
-    QueryCanceled,
     ReadOnlyTransaction,
 )
 from dsql.sql.expr import Compiler
@@ -57,6 +56,7 @@ from dsql.sql.types import registry as r
 from dsql.sql.types.context import ValueContext
 from dsql.sql.types.timezones import timezone_setting
 from dsql.storage.interval import Interval
+from dsql.txn.interrupt import Interrupt, timeout_ms
 from dsql.txn.limits import Limits
 from dsql.txn.transaction import Transaction
 
@@ -161,7 +161,7 @@ class Session:
         self._search_path = ["public"]
         self._limits = db.limits
         self._block_read_only = False
-        self._cancel = False
+        self._intr = Interrupt()
         self._changes: dict[str, str] = {}
         self.closed = False
         self._get = db.node.get
@@ -196,7 +196,9 @@ class Session:
         return self.execute(p.sql, params)
 
     def cancel(self) -> None:
-        self._cancel = True
+        """From any thread: the running statement fails with 57014 at its next check (every
+        1024 rows); no effect when no statement runs."""
+        self._intr.cancel()
 
     def close(self) -> None:
         if not self.closed:
@@ -205,9 +207,16 @@ class Session:
 
     # -- execution ------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[object] = ()) -> StatementResult:
-        if self._cancel:
-            self._cancel = False
-            raise QueryCanceled("canceling statement due to user request")
+        intr = self._intr
+        if intr.running:  # a statement run from inside a statement
+            return self._execute(sql, params)
+        intr.begin()
+        try:
+            return self._execute(sql, params)
+        finally:
+            intr.end()
+
+    def _execute(self, sql: str, params: Sequence[object]) -> StatementResult:
         plans = self._plans
         key = (sql, *map(type, params)) if params else sql
         cached = plans.get(key)
@@ -365,6 +374,7 @@ class Session:
         ctx = self._ctx
         if plan.volatile:
             ctx = self._time_ctx(txn)
+        txn.interrupt = self._intr.check
         ec = ExecContext(txn, ps, ctx, self)
         if getattr(plan, "subqueries", False):
             pw = ParamsWithContext(ps)
@@ -549,9 +559,13 @@ class Session:
             shown = s.default
         else:
             shown = gucs.normalise(s, value)
+            if s.name in _TIMEOUTS:
+                timeout_ms(s.name, shown)  # 22023 for a value PostgreSQL would refuse
             self.settings[s.name] = shown
         self._apply_settings()
-        return {s.name: shown} if s.reported else {}
+        # The timeouts are not GUC_REPORT in PostgreSQL (no ParameterStatus), but the wire
+        # server applies them too, so they are in parameter_changes (it filters what it sends).
+        return {s.name: shown} if s.reported or s.name in _TIMEOUTS else {}
 
     def _apply_settings(self) -> None:
         tzname = self._show("TimeZone")
@@ -566,8 +580,11 @@ class Session:
                               float(self._show("dsql.max_transaction_age_s")))
         if self.txn is not None:
             self.txn.limits = self._limits
+        ms = timeout_ms("statement_timeout", self._show("statement_timeout"))
+        self._intr.timeout_ns = ms * 1_000_000
 
 
+_TIMEOUTS = ("statement_timeout", "idle_in_transaction_session_timeout")
 _ADAPT = {_dt.datetime, _dt.timedelta, bytearray, memoryview}
 
 
