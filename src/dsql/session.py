@@ -39,8 +39,8 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsql.engine import Database
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
+from dsql.sql import jobs, utility
 from dsql.sql import settings as gucs
-from dsql.sql import utility
 from dsql.sql.ddl import DdlPlan
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
 from dsql.sql.errors import (
@@ -165,6 +165,7 @@ class Session:
         self._changes: dict[str, str] = {}
         self.closed = False
         self._get = db.node.get
+        jobs.resume_jobs(db)  # CREATE INDEX ASYNC jobs left unfinished by a restart
 
     # -- the API --------------------------------------------------------------------------------
     @property
@@ -272,6 +273,16 @@ class Session:
             return self._utility(util[0], util[1])
         if self.failed:
             raise InFailedTransaction()
+        stripped = jobs.async_index_sql(sql)
+        if stripped is not None:
+            return self._async_index(stripped, params)
+        call = jobs.wait_call(sql)
+        if call is not None:
+            job_id = call[0]
+            if job_id is None:  # an expression, e.g. a scalar subquery over sys.jobs
+                job_id = str(self._execute(f"SELECT ({call[1]})", params).rows[0][0])
+            ok = jobs.wait_for_job(self.db, job_id, self._intr.check)
+            return StatementResult([Column("wait_for_job", r.BOOL.oid, -1)], [(ok,)], "CALL")
         ptypes = [param_type(v) for v in params]
         ast: exp.Expression | None = None
         if lf is not None:
@@ -305,6 +316,19 @@ class Session:
                 self._remember(key, _Cached(ast, plan, txn.catalog.version, self._ctx_gen,
                                             ptypes))
             return self._execute_in(txn, implicit, plan, params)
+        except BaseException:
+            self._statement_failed(implicit)
+            raise
+
+    def _async_index(self, sql: str, params: Sequence[object]) -> StatementResult:
+        """CREATE [UNIQUE] INDEX ASYNC (given without ASYNC): a DDL statement (dsql.sql.jobs)."""
+        ast = self._parse(sql)
+        if not isinstance(ast, exp.Create) or (ast.args.get("kind") or "").upper() != "INDEX":
+            raise SqlSyntaxError('syntax error at or near "ASYNC"')
+        txn, implicit = self._statement_txn(ast)
+        try:
+            return self._execute_in(txn, implicit, jobs.AsyncIndexPlan(ast, self._search_path),
+                                    params)
         except BaseException:
             self._statement_failed(implicit)
             raise

@@ -153,6 +153,7 @@ class IndexScan(Access):
 def choose_access(codec: TableCodec, indexes: list[IndexCodec], relation: str,
                   where: list[exp.Expression], compiler: Compiler) -> Access:
     table = codec.table
+    indexes = [ic for ic in indexes if not ic.index.building]  # CREATE INDEX ASYNC not done
     positions = {c.name: i for i, c in enumerate(table.columns)}
     eq: dict[int, Callable[[Sequence[Any]], Any]] = {}
     ranges: list[tuple[int, str, Callable[[Sequence[Any]], Any]]] = []
