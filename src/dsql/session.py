@@ -25,6 +25,7 @@ Thread-safety: one thread at a time per Session; `cancel` may be called from ano
 from __future__ import annotations
 
 import datetime as _dt
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -56,6 +57,7 @@ from dsql.sql.types import registry as r
 from dsql.sql.types.context import ValueContext
 from dsql.sql.types.timezones import timezone_setting
 from dsql.storage.interval import Interval
+from dsql.txn.autocommit import point_update
 from dsql.txn.interrupt import Interrupt, timeout_ms
 from dsql.txn.limits import Limits
 from dsql.txn.transaction import Transaction
@@ -120,7 +122,7 @@ def param_type(v: Any) -> r.SqlType:
 
 class _Cached:
     __slots__ = ("ast", "plan", "catalog_version", "ctx_gen", "kind", "param_types", "point",
-                 "columns")
+                 "columns", "point_update")
 
     def __init__(self, ast: exp.Expression, plan: Plan, catalog_version: int, ctx_gen: int,
                  param_types: list[r.SqlType]) -> None:
@@ -131,11 +133,14 @@ class _Cached:
         """The plan bound again against another catalog version (everything derived too)."""
         self.plan, self.catalog_version, self.kind = plan, catalog_version, plan.kind
         self.point = getattr(plan, "point", None)
+        self.point_update = getattr(plan, "point_update", None)
         cols = plan.columns
         self.columns = None if cols is None else [
             Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols]
 
 
+RECENT_COMMIT_NS = 1_000_000_000
+FAST_POINT_UPDATE = True  # dsql.txn.autocommit for cached single-row UPDATEs (tests compare)
 PLAN_CACHE_MAX = 512  # cached plans per session (least recently used dropped first)
 _LIFTED_TYPES = {"i4": r.INT4, "i8": r.INT8, "n": r.NUMERIC, "u": r.UNKNOWN}
 
@@ -351,9 +356,18 @@ class Session:
         txn = self.txn
         implicit = txn is None
         if txn is None:
-            node = self.db.node
-            ts = self.db.last_commit_ts if cached.kind == "query" and not plan.locks \
-                else node.begin()
+            kind = cached.kind
+            if kind == "query" and not plan.locks:
+                ts = self.db.last_commit_ts
+            else:
+                ts = self._write_snapshot(kind)
+                pu = cached.point_update if FAST_POINT_UPDATE else None
+                if pu is not None and self.db.catalogs.at(ts).version == cached.catalog_version:
+                    ps = params
+                    if params and any(type(v) in _ADAPT for v in params):
+                        ps = tuple(_adapt(v) for v in params)
+                    n = point_update(self.db, ts, cached.catalog_version, pu, ps, self._limits)
+                    return StatementResult(None, [], f"UPDATE {n}", [], {})
             txn = Transaction(self.db, ts, self._limits)
         try:
             if txn.catalog.version != cached.catalog_version:
@@ -367,10 +381,22 @@ class Session:
     def _statement_txn(self, ast: exp.Expression) -> tuple[Transaction, bool]:
         if self.txn is not None:
             return self.txn, False
-        node = self.db.node
         reads = isinstance(ast, _QUERY) and not ast.args.get("locks")
-        ts = self.db.last_commit_ts if reads else node.begin()
+        ts = self.db.last_commit_ts if reads else \
+            self._write_snapshot("dml" if isinstance(ast, _DML) else "ddl")
         return Transaction(self.db, ts, self._limits), True
+
+    def _write_snapshot(self, kind: str) -> int:
+        """The snapshot of an autocommit statement that writes. DML: the newest commit, as an
+        autocommit read uses (it covers every commit acknowledged to a client, and is readable
+        without asking the adjudicator for a promise), unless that is older than
+        RECENT_COMMIT_NS (then a fresh timestamp, so that the snapshot stays well inside the
+        adjudicator's window). Others: a fresh timestamp (node.begin)."""
+        if kind == "dml":
+            ts = self.db.last_commit_ts
+            if time.time_ns() - ts < RECENT_COMMIT_NS:
+                return ts
+        return self.db.node.begin()
 
     def _execute_in(self, txn: Transaction, implicit: bool, plan: Plan,
                     params: Sequence[object]) -> StatementResult:

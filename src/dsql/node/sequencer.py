@@ -61,6 +61,21 @@ class Sequencer:
                 self._in_flight.add(commit_ts)
             return result
 
+    def decide_raw(self, adjudicate: Callable[[int, object, int], tuple], start_ts: int,
+                   claims: object) -> tuple:
+        """decide() for the single adjudicator's raw kernel call `adjudicate(start_ts, claims,
+        0)`, whose result tuple starts (outcome, commit_ts) with outcome 0 = committed: the
+        commit path of one in-process adjudicator without a closure or a Result per commit."""
+        with self._lock:
+            raw = adjudicate(start_ts, claims, 0)
+            if raw[0] == 0:
+                commit_ts = raw[1]
+                assert commit_ts > self._high, "the adjudicator decided below a promise"
+                self._high = commit_ts
+                self._pending[commit_ts] = self._next_lsn()
+                self._in_flight.add(commit_ts)
+            return raw
+
     def journaled(self, commit_ts: int, lsn: int) -> None:
         """The commit's record has lsn `lsn` (tightens the replay bound)."""
         with self._lock:
