@@ -114,8 +114,10 @@ class Node:
             self._adjudicate = single.adjudicate
             self._raw_adjudicate = single.core.adjudicate
         self._adjudicator.promise_through(watermark)
+        kernel_journal = journal._j  # the C++ journal (no wrapper call on the commit path)
+        self._append = kernel_journal.append
         self._sequencer = Sequencer(watermark=watermark,
-                                    next_lsn=lambda: journal.durable_lsn + 1,
+                                    next_lsn=lambda: kernel_journal.durable_lsn + 1,
                                     promise_through=self._adjudicator.promise_through)
         self._checkpoint_lock = threading.Lock()
         self._closed = False
@@ -251,7 +253,7 @@ class Node:
             commit_ts = result.commit_ts
         assert commit_ts is not None
         try:
-            lsn = self.journal.append(commit_ts, writes)
+            lsn = self._append(commit_ts, writes)
         except BaseException:
             # Never durable, so never acknowledged: it leaves the in-flight set so that readers
             # are not held back by it.

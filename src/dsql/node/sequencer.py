@@ -85,7 +85,15 @@ class Sequencer:
     def finish(self, commit_ts: int) -> int:
         """The commit is applied (or given up); returns the watermark it allows."""
         with self._lock:
-            self._in_flight.discard(commit_ts)
+            in_flight = self._in_flight
+            in_flight.discard(commit_ts)
+            if not in_flight and self._wanted <= self._high:
+                # Nothing in flight and no reader waiting beyond the decisions: the watermark
+                # reaches the highest decision (what _advance_locked computes, without min()).
+                if self._high > self._watermark:
+                    self._watermark = self._high
+                    self._pending.clear()  # every pending commit is <= _high
+                return self._watermark
             return self._advance_locked()
 
     def promise(self, ts: int) -> bool:
