@@ -130,9 +130,13 @@ def test_cache_is_bounded() -> None:
     try:
         s = Session(db)
         s.execute("CREATE TABLE t (id int PRIMARY KEY)")
-        for i in range(session_mod.PLAN_CACHE_MAX + 50):
+        hot = "SELECT id FROM t WHERE id = $1"
+        for i in range(3 * session_mod.PLAN_CACHE_MAX):
             s.execute(f"SELECT id AS c{i} FROM t WHERE id = 1")
-        assert len(s._plans) <= session_mod.PLAN_CACHE_MAX
+            s.execute(hot, (i,))
+            assert len(s._plans) <= session_mod.PLAN_CACHE_MAX
+        assert (hot, int) in s._plans  # used all along: never evicted
+        assert ("SELECT id AS c0 FROM t WHERE id = $1", ("i4",)) not in s._plans
     finally:
         db.close()
 

@@ -122,11 +122,12 @@ def param_type(v: Any) -> r.SqlType:
 
 class _Cached:
     __slots__ = ("ast", "plan", "catalog_version", "ctx_gen", "kind", "param_types", "point",
-                 "columns", "point_update")
+                 "columns", "point_update", "used")
 
     def __init__(self, ast: exp.Expression, plan: Plan, catalog_version: int, ctx_gen: int,
                  param_types: list[r.SqlType]) -> None:
         self.ast, self.ctx_gen, self.param_types = ast, ctx_gen, param_types
+        self.used = False  # hit since the eviction clock last passed (Session._remember)
         self.rebound(plan, catalog_version)
 
     def rebound(self, plan: Plan, catalog_version: int) -> None:
@@ -141,7 +142,7 @@ class _Cached:
 
 RECENT_COMMIT_NS = 1_000_000_000
 FAST_POINT_UPDATE = True  # dsql.txn.autocommit for cached single-row UPDATEs (tests compare)
-PLAN_CACHE_MAX = 512  # cached plans per session (least recently used dropped first)
+PLAN_CACHE_MAX = 512  # cached plans per session (about least recently used dropped)
 _LIFTED_TYPES = {"i4": r.INT4, "i8": r.INT8, "n": r.NUMERIC, "u": r.UNKNOWN}
 
 _DML = (exp.Insert, exp.Update, exp.Delete)
@@ -213,29 +214,36 @@ class Session:
 
     # -- execution ------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[object] = ()) -> StatementResult:
-        intr = self._intr
-        if intr.running:  # a statement run from inside a statement
-            return self._execute(sql, params)
-        intr.begin()
-        try:
-            return self._execute(sql, params)
-        finally:
-            intr.end()
-
-    def _execute(self, sql: str, params: Sequence[object]) -> StatementResult:
         plans = self._plans
         key = (sql, *map(type, params)) if params else sql
         cached = plans.get(key)
         if cached is not None and cached.ctx_gen == self._ctx_gen:
-            plans.move_to_end(key)
+            cached.used = True
             point = cached.point
             if point is not None and self.txn is None:
                 # an autocommit primary-key lookup: read at the watermark, no transaction
+                # (one row: nothing to cancel or time out)
                 db = self.db
                 ts = db.last_commit_ts
                 if db.catalogs.at(ts).version == cached.catalog_version:
                     rows = point(params, self._get, ts)
                     return StatementResult(cached.columns, rows, f"SELECT {len(rows)}", [], {})
+        intr = self._intr
+        if intr.running:  # a statement run from inside a statement
+            return self._execute(sql, params, key, cached)
+        intr.begin()
+        try:
+            return self._execute(sql, params, key, cached)
+        finally:
+            intr.end()
+
+    def _execute(self, sql: str, params: Sequence[object], key: Any = None,
+                 cached: _Cached | None = None) -> StatementResult:
+        plans = self._plans
+        if key is None:
+            key = (sql, *map(type, params)) if params else sql
+            cached = plans.get(key)
+        if cached is not None and cached.ctx_gen == self._ctx_gen:
             return self._run_cached(cached, params)
         memo = self._lift_memo.get(key)
         if memo is not None:
@@ -250,7 +258,7 @@ class Session:
             allp = (*params, *lf.values)
             cached = plans.get(lkey)
             if cached is not None and cached.ctx_gen == self._ctx_gen:
-                plans.move_to_end(lkey)
+                cached.used = True
                 return self._run_hit(cached, allp)
             if lkey not in self._nolift:
                 return self._execute_new(sql, params, key, lf, lkey, allp)
@@ -339,10 +347,18 @@ class Session:
             raise
 
     def _remember(self, key: Any, cached: _Cached) -> None:
+        """Caches a plan; beyond PLAN_CACHE_MAX the least recently used go, approximately
+        (CLOCK, second chance: a hit only sets `used`, eviction passes over used entries once,
+        moving them to the young end)."""
         plans = self._plans
         plans[key] = cached
-        while len(plans) > PLAN_CACHE_MAX:
-            plans.popitem(last=False)
+        for _ in range(2 * PLAN_CACHE_MAX + 2):
+            if len(plans) <= PLAN_CACHE_MAX:
+                break
+            old_key, old = plans.popitem(last=False)
+            if old.used and old_key != key:
+                old.used = False
+                plans[old_key] = old
 
     def _no_lift(self, lkey: Any) -> None:
         if len(self._nolift) >= PLAN_CACHE_MAX:
