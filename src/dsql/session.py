@@ -188,6 +188,13 @@ class Session:
         kind = utility.classify(sql)
         if kind is not None:
             return Prepared(sql, list(param_type_oids), None)
+        stripped = jobs.async_index_sql(sql)
+        if stripped is not None:
+            self._parse(stripped)  # syntax errors at Parse, as PostgreSQL reports them
+            return Prepared(sql, list(param_type_oids), [Column("job_id", r.TEXT.oid, -1)])
+        if jobs.wait_call(sql) is not None:
+            return Prepared(sql, list(param_type_oids),
+                            [Column("wait_for_job", r.BOOL.oid, -1)])
         ast = self._parse(sql)
         n = _count_params(ast)
         oids = list(param_type_oids) + [0] * max(0, n - len(param_type_oids))
