@@ -3,7 +3,8 @@
 Goal: a real client can run the Aurora DSQL statements unchanged: psycopg prepares every
 statement (Parse/Describe), so the session must describe ASYNC and CALL statements too, and a
 SET statement_timeout reaches the server. Method: `dsql serve`'s server thread over the engine
-backend on a temporary data directory; psycopg with and without parameters.
+backend on a temporary data directory; psycopg with and without parameters; the timeout is
+enforced but, as in PostgreSQL, not reported by ParameterStatus.
 """
 
 from __future__ import annotations
@@ -37,5 +38,8 @@ def test_async_index_over_psycopg(dsn: str) -> None:
                             (job,)).fetchone() == ("completed",)
         assert conn.execute("SELECT count(*) FROM t WHERE a = %s", (3,)).fetchone() == (50,)
         conn.execute("SET statement_timeout = '100ms'")
+        # PostgreSQL does not report statement_timeout (not GUC_REPORT): no ParameterStatus
+        assert conn.info.parameter_status("statement_timeout") is None
+        assert conn.info.parameter_status("TimeZone") is not None
         with pytest.raises(psycopg.errors.QueryCanceled):
             conn.execute("SELECT count(*) FROM generate_series(1, 1000000000)")
