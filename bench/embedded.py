@@ -111,7 +111,7 @@ def run(quick: bool) -> list[Result]:
 
         def lite_upd(k: int) -> None:
             ldb.execute("UPDATE acct SET balance = balance + 1 WHERE id = ?", (k,))
-        rounds = 5 if quick else 10
+        rounds = 10 if quick else 20
         per_round = max(1, updates // rounds)
         up_d: list[float] = []
         up_l: list[float] = []
