@@ -161,6 +161,8 @@ CASES = [
      "SELECT $1, $2", [2147483648, 9223372036854775808]),
     ("SELECT 'a' /* 'b' */ -- 'c'\n", "SELECT $1 /* 'b' */ -- 'c'\n", ["a"]),
     ("SELECT 'a\\'", None, None),
+    ("SELECT E'it\\'s', 5", None, None),
+    ("SELECT 1abc, 2", None, None),
     ("CREATE TABLE t (a int DEFAULT 1)", None, None),
     ("SET x = 1", None, None),
     ("SELECT arr[1] FROM t", None, None),

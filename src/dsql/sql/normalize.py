@@ -132,6 +132,9 @@ def lift(sql: str, nparams: int) -> Lifted | None:
             last_kind = kind
             continue
         low = text.lower() if kind == "id" else text
+        if last_kind == "num" and kind in ("id", "num") or \
+                kind == "str" and last_kind == "id" and prev == "e":
+            return None  # trailing junk after a number (PostgreSQL's error), or an E'' string
         lifted = False
         if kind in ("num", "str"):
             ok = all(level[0] and not level[1] for level in stack)
