@@ -13,8 +13,11 @@ acknowledged commit, and commits locally); COMMIT sends the writes and claims to
 ROLLBACK/COMMIT gets 25P02; COMMIT of a failed block rolls back. One DDL statement per
 transaction and no DDL mixed with DML (0A000). Statements never wait for another session.
 
-Plans are cached per session by (statement text, parameter types) and checked against the
-transaction's catalog version; a cached statement does not go through sqlglot again.
+Plans are cached per session (LRU, PLAN_CACHE_MAX) by (statement text, parameter types) and by
+(normalized text, literal types, parameter types), where the normalized text has its literals
+lifted out as parameters (dsql.sql.normalize); a plan is checked against the transaction's
+catalog version and the settings generation. A statement repeated with other literals or
+parameters does not go through sqlglot again.
 
 Thread-safety: one thread at a time per Session; `cancel` may be called from another thread.
 """
@@ -22,7 +25,9 @@ Thread-safety: one thread at a time per Session; `cancel` may be called from ano
 from __future__ import annotations
 
 import datetime as _dt
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,16 +40,16 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsql.engine import Database
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
+from dsql.sql import jobs, utility
 from dsql.sql import settings as gucs
-from dsql.sql import utility
 from dsql.sql.ddl import DdlPlan
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
 from dsql.sql.errors import (
     InFailedTransaction,
-    QueryCanceled,
     ReadOnlyTransaction,
 )
 from dsql.sql.expr import Compiler
+from dsql.sql.normalize import Lifted, lift, safe_params
 from dsql.sql.plan import ExecContext, Plan
 from dsql.sql.scope import Scope
 from dsql.sql.select import Binder, ParamsWithContext, SelectPlan, plan_query, scalar_subquery
@@ -52,6 +57,8 @@ from dsql.sql.types import registry as r
 from dsql.sql.types.context import ValueContext
 from dsql.sql.types.timezones import timezone_setting
 from dsql.storage.interval import Interval
+from dsql.txn.autocommit import point_update
+from dsql.txn.interrupt import Interrupt, timeout_ms
 from dsql.txn.limits import Limits
 from dsql.txn.transaction import Transaction
 
@@ -115,17 +122,28 @@ def param_type(v: Any) -> r.SqlType:
 
 class _Cached:
     __slots__ = ("ast", "plan", "catalog_version", "ctx_gen", "kind", "param_types", "point",
-                 "columns")
+                 "columns", "point_update", "used")
 
     def __init__(self, ast: exp.Expression, plan: Plan, catalog_version: int, ctx_gen: int,
                  param_types: list[r.SqlType]) -> None:
-        self.ast, self.plan, self.catalog_version = ast, plan, catalog_version
-        self.ctx_gen, self.kind, self.param_types = ctx_gen, plan.kind, param_types
+        self.ast, self.ctx_gen, self.param_types = ast, ctx_gen, param_types
+        self.used = False  # hit since the eviction clock last passed (Session._remember)
+        self.rebound(plan, catalog_version)
+
+    def rebound(self, plan: Plan, catalog_version: int) -> None:
+        """The plan bound again against another catalog version (everything derived too)."""
+        self.plan, self.catalog_version, self.kind = plan, catalog_version, plan.kind
         self.point = getattr(plan, "point", None)
+        self.point_update = getattr(plan, "point_update", None)
         cols = plan.columns
         self.columns = None if cols is None else [
             Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols]
 
+
+RECENT_COMMIT_NS = 1_000_000_000
+FAST_POINT_UPDATE = True  # dsql.txn.autocommit for cached single-row UPDATEs (tests compare)
+PLAN_CACHE_MAX = 512  # cached plans per session (about least recently used dropped)
+_LIFTED_TYPES = {"i4": r.INT4, "i8": r.INT8, "n": r.NUMERIC, "u": r.UNKNOWN}
 
 _DML = (exp.Insert, exp.Update, exp.Delete)
 _DDL = (exp.Create, exp.Drop, exp.Alter)
@@ -139,16 +157,21 @@ class Session:
         self.txn: Transaction | None = None
         self.in_block = False
         self.failed = False
-        self._plans: dict[Any, _Cached] = {}
+        self._plans: OrderedDict[Any, _Cached] = OrderedDict()  # LRU, PLAN_CACHE_MAX
+        self._nolift: set[Any] = set()  # lifted texts that must run unlifted
+        # statement text -> its lifted form (so that a repeated text is not tokenized again)
+        self._lift_memo: dict[Any, tuple[Lifted | None, Any]] = {}
+        self.lift_literals = True  # tests turn it off to compare
         self._ctx = ValueContext()
         self._ctx_gen = 0
         self._search_path = ["public"]
         self._limits = db.limits
         self._block_read_only = False
-        self._cancel = False
+        self._intr = Interrupt()
         self._changes: dict[str, str] = {}
         self.closed = False
         self._get = db.node.get
+        jobs.resume_jobs(db)  # CREATE INDEX ASYNC jobs left unfinished by a restart
 
     # -- the API --------------------------------------------------------------------------------
     @property
@@ -165,6 +188,13 @@ class Session:
         kind = utility.classify(sql)
         if kind is not None:
             return Prepared(sql, list(param_type_oids), None)
+        stripped = jobs.async_index_sql(sql)
+        if stripped is not None:
+            self._parse(stripped)  # syntax errors at Parse, as PostgreSQL reports them
+            return Prepared(sql, list(param_type_oids), [Column("job_id", r.TEXT.oid, -1)])
+        if jobs.wait_call(sql) is not None:
+            return Prepared(sql, list(param_type_oids),
+                            [Column("wait_for_job", r.BOOL.oid, -1)])
         ast = self._parse(sql)
         n = _count_params(ast)
         oids = list(param_type_oids) + [0] * max(0, n - len(param_type_oids))
@@ -180,7 +210,9 @@ class Session:
         return self.execute(p.sql, params)
 
     def cancel(self) -> None:
-        self._cancel = True
+        """From any thread: the running statement fails with 57014 at its next check (every
+        1024 rows); no effect when no statement runs."""
+        self._intr.cancel()
 
     def close(self) -> None:
         if not self.closed:
@@ -189,37 +221,156 @@ class Session:
 
     # -- execution ------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[object] = ()) -> StatementResult:
-        if self._cancel:
-            self._cancel = False
-            raise QueryCanceled("canceling statement due to user request")
+        plans = self._plans
         key = (sql, *map(type, params)) if params else sql
-        cached = self._plans.get(key)
+        cached = plans.get(key)
         if cached is not None and cached.ctx_gen == self._ctx_gen:
+            cached.used = True
             point = cached.point
             if point is not None and self.txn is None:
                 # an autocommit primary-key lookup: read at the watermark, no transaction
+                # (one row: nothing to cancel or time out)
                 db = self.db
                 ts = db.last_commit_ts
                 if db.catalogs.at(ts).version == cached.catalog_version:
                     rows = point(params, self._get, ts)
                     return StatementResult(cached.columns, rows, f"SELECT {len(rows)}", [], {})
+        intr = self._intr
+        if intr.running:  # a statement run from inside a statement
+            return self._execute(sql, params, key, cached)
+        intr.begin()
+        try:
+            return self._execute(sql, params, key, cached)
+        finally:
+            intr.end()
+
+    def _execute(self, sql: str, params: Sequence[object], key: Any = None,
+                 cached: _Cached | None = None) -> StatementResult:
+        plans = self._plans
+        if key is None:
+            key = (sql, *map(type, params)) if params else sql
+            cached = plans.get(key)
+        if cached is not None and cached.ctx_gen == self._ctx_gen:
             return self._run_cached(cached, params)
+        memo = self._lift_memo.get(key)
+        if memo is not None:
+            lf, lkey = memo
+        else:
+            lf = lift(sql, len(params)) if self.lift_literals else None
+            lkey = None if lf is None else (lf.text, lf.types, *map(type, params))
+            if len(self._lift_memo) >= PLAN_CACHE_MAX:
+                self._lift_memo.clear()
+            self._lift_memo[key] = (lf, lkey)
+        if lf is not None:
+            allp = (*params, *lf.values)
+            cached = plans.get(lkey)
+            if cached is not None and cached.ctx_gen == self._ctx_gen:
+                cached.used = True
+                return self._run_hit(cached, allp)
+            if lkey not in self._nolift:
+                return self._execute_new(sql, params, key, lf, lkey, allp)
+        return self._execute_new(sql, params, key, None, None, params)
+
+    def _run_hit(self, cached: _Cached, params: Sequence[object]) -> StatementResult:
+        point = cached.point
+        if point is not None and self.txn is None:
+            # an autocommit primary-key lookup: read at the watermark, no transaction
+            db = self.db
+            ts = db.last_commit_ts
+            if db.catalogs.at(ts).version == cached.catalog_version:
+                rows = point(params, self._get, ts)
+                return StatementResult(cached.columns, rows, f"SELECT {len(rows)}", [], {})
+        return self._run_cached(cached, params)
+
+    def _execute_new(self, sql: str, params: Sequence[object], key: Any, lf: Lifted | None,
+                     lkey: Any, allp: Sequence[object]) -> StatementResult:
+        """A statement not in the plan cache: parse (the lifted text when `lf`), bind, cache,
+        run. A lifted statement that does not parse, puts a lifted parameter where a literal is
+        not a plain value, or does not bind falls back to its own text (and is remembered, so
+        the next one does not try again)."""
         util = utility.classify(sql)
         if util is not None:
             return self._utility(util[0], util[1])
         if self.failed:
             raise InFailedTransaction()
+        stripped = jobs.async_index_sql(sql)
+        if stripped is not None:
+            return self._async_index(stripped, params)
+        call = jobs.wait_call(sql)
+        if call is not None:
+            job_id = call[0]
+            if job_id is None:  # an expression, e.g. a scalar subquery over sys.jobs
+                job_id = str(self._execute(f"SELECT ({call[1]})", params).rows[0][0])
+            ok = jobs.wait_for_job(self.db, job_id, self._intr.check)
+            return StatementResult([Column("wait_for_job", r.BOOL.oid, -1)], [(ok,)], "CALL")
         ptypes = [param_type(v) for v in params]
-        ast = self._parse(sql)
+        ast: exp.Expression | None = None
+        if lf is not None:
+            try:
+                ast = self._parse(lf.text)
+            except DsqlError:
+                ast = None
+            if ast is not None and not safe_params(ast, len(params) + 1):
+                ast = None
+            if ast is None:
+                self._no_lift(lkey)
+        if ast is None:
+            ast, lf = self._parse(sql), None
         txn, implicit = self._statement_txn(ast)
         try:
+            plan: Plan | None = None
+            if lf is not None:
+                ltypes = ptypes + [_LIFTED_TYPES[t] for t in lf.types]
+                try:
+                    plan, volatile = self._bind(ast, txn.catalog, ltypes)
+                except DsqlError:
+                    self._no_lift(lkey)
+                if plan is not None:
+                    if not volatile:
+                        self._remember(lkey, _Cached(ast, plan, txn.catalog.version,
+                                                     self._ctx_gen, ltypes))
+                    return self._execute_in(txn, implicit, plan, allp)
+                ast = self._parse(sql)
             plan, volatile = self._bind(ast, txn.catalog, ptypes)
             if not volatile:
-                self._plans[key] = _Cached(ast, plan, txn.catalog.version, self._ctx_gen, ptypes)
+                self._remember(key, _Cached(ast, plan, txn.catalog.version, self._ctx_gen,
+                                            ptypes))
             return self._execute_in(txn, implicit, plan, params)
         except BaseException:
             self._statement_failed(implicit)
             raise
+
+    def _async_index(self, sql: str, params: Sequence[object]) -> StatementResult:
+        """CREATE [UNIQUE] INDEX ASYNC (given without ASYNC): a DDL statement (dsql.sql.jobs)."""
+        ast = self._parse(sql)
+        if not isinstance(ast, exp.Create) or (ast.args.get("kind") or "").upper() != "INDEX":
+            raise SqlSyntaxError('syntax error at or near "ASYNC"')
+        txn, implicit = self._statement_txn(ast)
+        try:
+            return self._execute_in(txn, implicit, jobs.AsyncIndexPlan(ast, self._search_path),
+                                    params)
+        except BaseException:
+            self._statement_failed(implicit)
+            raise
+
+    def _remember(self, key: Any, cached: _Cached) -> None:
+        """Caches a plan; beyond PLAN_CACHE_MAX the least recently used go, approximately
+        (CLOCK, second chance: a hit only sets `used`, eviction passes over used entries once,
+        moving them to the young end)."""
+        plans = self._plans
+        plans[key] = cached
+        for _ in range(2 * PLAN_CACHE_MAX + 2):
+            if len(plans) <= PLAN_CACHE_MAX:
+                break
+            old_key, old = plans.popitem(last=False)
+            if old.used and old_key != key:
+                old.used = False
+                plans[old_key] = old
+
+    def _no_lift(self, lkey: Any) -> None:
+        if len(self._nolift) >= PLAN_CACHE_MAX:
+            self._nolift.clear()
+        self._nolift.add(lkey)
 
     def _run_cached(self, cached: _Cached, params: Sequence[object]) -> StatementResult:
         if self.failed:
@@ -228,14 +379,23 @@ class Session:
         txn = self.txn
         implicit = txn is None
         if txn is None:
-            node = self.db.node
-            ts = self.db.last_commit_ts if cached.kind == "query" and not plan.locks \
-                else node.begin()
+            kind = cached.kind
+            if kind == "query" and not plan.locks:
+                ts = self.db.last_commit_ts
+            else:
+                ts = self._write_snapshot(kind)
+                pu = cached.point_update if FAST_POINT_UPDATE else None
+                if pu is not None and self.db.catalogs.at(ts).version == cached.catalog_version:
+                    ps = params
+                    if params and any(type(v) in _ADAPT for v in params):
+                        ps = tuple(_adapt(v) for v in params)
+                    n = point_update(self.db, ts, cached.catalog_version, pu, ps, self._limits)
+                    return StatementResult(None, [], f"UPDATE {n}", [], {})
             txn = Transaction(self.db, ts, self._limits)
         try:
             if txn.catalog.version != cached.catalog_version:
                 plan, _ = self._bind(cached.ast, txn.catalog, cached.param_types)
-                cached.plan, cached.catalog_version = plan, txn.catalog.version
+                cached.rebound(plan, txn.catalog.version)
             return self._execute_in(txn, implicit, plan, params)
         except BaseException:
             self._statement_failed(implicit)
@@ -244,10 +404,22 @@ class Session:
     def _statement_txn(self, ast: exp.Expression) -> tuple[Transaction, bool]:
         if self.txn is not None:
             return self.txn, False
-        node = self.db.node
         reads = isinstance(ast, _QUERY) and not ast.args.get("locks")
-        ts = self.db.last_commit_ts if reads else node.begin()
+        ts = self.db.last_commit_ts if reads else \
+            self._write_snapshot("dml" if isinstance(ast, _DML) else "ddl")
         return Transaction(self.db, ts, self._limits), True
+
+    def _write_snapshot(self, kind: str) -> int:
+        """The snapshot of an autocommit statement that writes. DML: the newest commit, as an
+        autocommit read uses (it covers every commit acknowledged to a client, and is readable
+        without asking the adjudicator for a promise), unless that is older than
+        RECENT_COMMIT_NS (then a fresh timestamp, so that the snapshot stays well inside the
+        adjudicator's window). Others: a fresh timestamp (node.begin)."""
+        if kind == "dml":
+            ts = self.db.last_commit_ts
+            if time.time_ns() - ts < RECENT_COMMIT_NS:
+                return ts
+        return self.db.node.begin()
 
     def _execute_in(self, txn: Transaction, implicit: bool, plan: Plan,
                     params: Sequence[object]) -> StatementResult:
@@ -275,6 +447,7 @@ class Session:
         ctx = self._ctx
         if plan.volatile:
             ctx = self._time_ctx(txn)
+        txn.interrupt = self._intr.check
         ec = ExecContext(txn, ps, ctx, self)
         if getattr(plan, "subqueries", False):
             pw = ParamsWithContext(ps)
@@ -284,9 +457,10 @@ class Session:
         if implicit:
             txn.commit()
         cols = plan.columns
+        if cols is None:
+            return StatementResult(None, out.rows, out.tag, out.notices, {})
         return StatementResult(
-            None if cols is None else [Column(c.name, c.type_oid, c.typmod, c.table_oid,
-                                              c.column_no) for c in cols],
+            [Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols],
             out.rows, out.tag, out.notices, {})
 
     def _statement_failed(self, implicit: bool) -> None:
@@ -458,9 +632,13 @@ class Session:
             shown = s.default
         else:
             shown = gucs.normalise(s, value)
+            if s.name in _TIMEOUTS:
+                timeout_ms(s.name, shown)  # 22023 for a value PostgreSQL would refuse
             self.settings[s.name] = shown
         self._apply_settings()
-        return {s.name: shown} if s.reported else {}
+        # The timeouts are not GUC_REPORT in PostgreSQL (no ParameterStatus), but the wire
+        # server applies them too, so they are in parameter_changes (it filters what it sends).
+        return {s.name: shown} if s.reported or s.name in _TIMEOUTS else {}
 
     def _apply_settings(self) -> None:
         tzname = self._show("TimeZone")
@@ -475,8 +653,11 @@ class Session:
                               float(self._show("dsql.max_transaction_age_s")))
         if self.txn is not None:
             self.txn.limits = self._limits
+        ms = timeout_ms("statement_timeout", self._show("statement_timeout"))
+        self._intr.timeout_ns = ms * 1_000_000
 
 
+_TIMEOUTS = ("statement_timeout", "idle_in_transaction_session_timeout")
 _ADAPT = {_dt.datetime, _dt.timedelta, bytearray, memoryview}
 
 

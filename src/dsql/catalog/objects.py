@@ -93,6 +93,7 @@ class Index:
     columns: list[IndexColumn]
     unique: bool = False
     constraint: bool = False  # made by a UNIQUE constraint (error names it as a constraint)
+    building: bool = False  # CREATE INDEX ASYNC still filling it: maintained, never read
 
 
 @dataclass

@@ -29,8 +29,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from dsql import adjudicator as _adj
 from dsql import clock as dclock
 from dsql.adjudicator import Adjudicator, AdjudicatorConfig, Kind, Result, ShardedAdjudicator
+from dsql.adjudicator import _result as adjudicator_result
 from dsql.errors import DsqlError
 from dsql.journal import Journal, RecoveryReport
 from dsql.node.crossbar import Crossbar, ReplayReport, Write
@@ -105,13 +107,17 @@ class Node:
                                          options.adjudicator)
             self._adjudicator: Adjudicator | ShardedAdjudicator = sharded
             self._adjudicate = sharded.commit
+            self._raw_adjudicate = None
         else:
             single = Adjudicator(clock, options.adjudicator)
             self._adjudicator = single
             self._adjudicate = single.adjudicate
+            self._raw_adjudicate = single.core.adjudicate
         self._adjudicator.promise_through(watermark)
+        kernel_journal = journal._j  # the C++ journal (no wrapper call on the commit path)
+        self._append = kernel_journal.append
         self._sequencer = Sequencer(watermark=watermark,
-                                    next_lsn=lambda: journal.durable_lsn + 1,
+                                    next_lsn=lambda: kernel_journal.durable_lsn + 1,
                                     promise_through=self._adjudicator.promise_through)
         self._checkpoint_lock = threading.Lock()
         self._closed = False
@@ -224,24 +230,38 @@ class Node:
     def commit(self, start_ts: int, writes: Sequence[Write], claims: Sequence[Claim]) -> int:
         """Decides, journals and applies one transaction; returns its commit ts once durable.
         Raises CommitConflict (40001, OC000) and the adjudicator's other errors."""
-        self._check_open()
+        if self._failed is not None or self._closed:
+            self._check_open()
+        raw_adjudicate = self._raw_adjudicate
+        if raw_adjudicate is not None:
+            # One in-process adjudicator: its kernel call under the sequencer's lock; a Result
+            # (and its error) is built only for a transaction that does not commit.
+            raw = self._sequencer.decide_raw(raw_adjudicate, start_ts, claims)
+            if not _adj._warned_unsynchronized:
+                _adj._note_clock(self._adjudicator.core)  # type: ignore[union-attr]
+            if raw[0] != 0:
+                adjudicator_result(0, raw, claims).raise_if_failed()
+                raise AssertionError("an outcome other than committed raised nothing")
+            commit_ts = raw[1]
+        else:
+            def decide() -> tuple[Result, int | None]:
+                result = self._adjudicate(start_ts, claims)
+                return result, result.commit_ts if result.committed else None
 
-        def decide() -> tuple[Result, int | None]:
-            result = self._adjudicate(start_ts, claims)
-            return result, result.commit_ts if result.committed else None
-
-        result = self._sequencer.decide(decide)
-        result.raise_if_failed()
-        commit_ts = result.commit_ts
+            result = self._sequencer.decide(decide)
+            result.raise_if_failed()
+            commit_ts = result.commit_ts
         assert commit_ts is not None
         try:
-            lsn = self.journal.append(commit_ts, writes)
+            lsn = self._append(commit_ts, writes)
         except BaseException:
             # Never durable, so never acknowledged: it leaves the in-flight set so that readers
             # are not held back by it.
             self.storage.advance_watermark(self._sequencer.finish(commit_ts))
             raise
-        self._sequencer.journaled(commit_ts, lsn)
+        # (The sequencer keeps durable_lsn + 1 at decision time as this commit's replay bound:
+        # a valid lower bound on its lsn, so no second lock round-trip to tighten it.)
+        del lsn
         try:
             self._crossbar.deliver(commit_ts, writes)
         except BaseException as e:

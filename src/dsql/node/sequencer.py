@@ -61,6 +61,21 @@ class Sequencer:
                 self._in_flight.add(commit_ts)
             return result
 
+    def decide_raw(self, adjudicate: Callable[[int, object, int], tuple], start_ts: int,
+                   claims: object) -> tuple:
+        """decide() for the single adjudicator's raw kernel call `adjudicate(start_ts, claims,
+        0)`, whose result tuple starts (outcome, commit_ts) with outcome 0 = committed: the
+        commit path of one in-process adjudicator without a closure or a Result per commit."""
+        with self._lock:
+            raw = adjudicate(start_ts, claims, 0)
+            if raw[0] == 0:
+                commit_ts = raw[1]
+                assert commit_ts > self._high, "the adjudicator decided below a promise"
+                self._high = commit_ts
+                self._pending[commit_ts] = self._next_lsn()
+                self._in_flight.add(commit_ts)
+            return raw
+
     def journaled(self, commit_ts: int, lsn: int) -> None:
         """The commit's record has lsn `lsn` (tightens the replay bound)."""
         with self._lock:
@@ -70,7 +85,15 @@ class Sequencer:
     def finish(self, commit_ts: int) -> int:
         """The commit is applied (or given up); returns the watermark it allows."""
         with self._lock:
-            self._in_flight.discard(commit_ts)
+            in_flight = self._in_flight
+            in_flight.discard(commit_ts)
+            if not in_flight and self._wanted <= self._high:
+                # Nothing in flight and no reader waiting beyond the decisions: the watermark
+                # reaches the highest decision (what _advance_locked computes, without min()).
+                if self._high > self._watermark:
+                    self._watermark = self._high
+                    self._pending.clear()  # every pending commit is <= _high
+                return self._watermark
             return self._advance_locked()
 
     def promise(self, ts: int) -> bool:

@@ -115,7 +115,11 @@ class PointGet(Access):
         self.encode = codec.key_layout.encode
 
     def key(self, params: Sequence[Any]) -> bytes | None:
-        vals = tuple(f(params) for f in self.values)
+        values = self.values
+        if len(values) == 1:  # the common single-column key, without generators
+            v = values[0](params)
+            return None if v is None or v is NO_MATCH else self.encode((v,))
+        vals = tuple(f(params) for f in values)
         if any(v is None or v is NO_MATCH for v in vals):
             return None
         return self.encode(vals)
@@ -153,6 +157,7 @@ class IndexScan(Access):
 def choose_access(codec: TableCodec, indexes: list[IndexCodec], relation: str,
                   where: list[exp.Expression], compiler: Compiler) -> Access:
     table = codec.table
+    indexes = [ic for ic in indexes if not ic.index.building]  # CREATE INDEX ASYNC not done
     positions = {c.name: i for i, c in enumerate(table.columns)}
     eq: dict[int, Callable[[Sequence[Any]], Any]] = {}
     ranges: list[tuple[int, str, Callable[[Sequence[Any]], Any]]] = []

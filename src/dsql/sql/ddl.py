@@ -220,7 +220,9 @@ def _create_table(node: exp.Create, cat: Catalog, sp: list[str], notices: list[A
 
 
 def _create_index(node: exp.Create, cat: Catalog, sp: list[str], ec: ExecContext,
-                  notices: list[Any]) -> bool:
+                  notices: list[Any], backfill: bool = True) -> bool:
+    """`backfill` False (CREATE INDEX ASYNC): the index is made `building` and left empty;
+    dsql.sql.jobs fills it in the background."""
     idx = node.this
     tnode = idx.args.get("table")
     table = _find_table(cat, tnode, sp)
@@ -248,6 +250,9 @@ def _create_index(node: exp.Create, cat: Catalog, sp: list[str], ec: ExecContext
     iid = cat.allocate_id()
     index = Index(iid, table.schema, name, table.id, cols, bool(node.args.get("unique")))
     cat.indexes[iid] = index
+    if not backfill:
+        index.building = True
+        return True
     codec = codec_for(table)
     ic = IndexCodec(index, table, codec)
     lo, hi = codec.key_bounds()

@@ -183,6 +183,7 @@ def _returning(b: Binder, node: exp.Expression, scope: Scope
 
 class DmlPlan(Plan):
     kind = "dml"
+    point_update: tuple[Any, ...] | None = None  # see dsql.txn.autocommit
 
     def __init__(self, run: Callable[[ExecContext], tuple[int, list[Row]]], tag: str,
                  returning: tuple[list[OutColumn], list[Bound]] | None) -> None:
@@ -407,7 +408,11 @@ def plan_update(b: Binder, node: exp.Update) -> DmlPlan:
             if ret_fns is not None:
                 out.append(tuple(f(newrow, p) for f in ret_fns))
         return len(targets), out
-    return DmlPlan(run, "UPDATE", ret)
+    plan = DmlPlan(run, "UPDATE", ret)
+    if ret is None and not w.indexes and access.kind == "point" and \
+            not w.codec.hidden_rowid and not any(pos in w.codec.pk_positions for pos, _ in sets):
+        plan.point_update = (access, sets, filt, w)  # dsql.txn.autocommit runs it
+    return plan
 
 
 def plan_delete(b: Binder, node: exp.Delete) -> DmlPlan:

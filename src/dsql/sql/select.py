@@ -28,6 +28,7 @@ from dsql.sql.functions import comparison
 from dsql.sql.plan import ExecContext, OutColumn, Outcome, Plan
 from dsql.sql.scope import Scope
 from dsql.sql.types import registry as r
+from dsql.txn.interrupt import checked
 
 Source = Callable[[ExecContext], Iterator[tuple[Any, ...]]]
 Row = tuple[Any, ...]
@@ -114,6 +115,9 @@ def plan_from(b: Binder, sel: exp.Select, where: list[exp.Expression],
     item = _from_item(b, first)
     for j in joins:
         item = _join(b, item, j)
+    if joins:  # a join's output can be far bigger than its inputs: check it for cancels too
+        joined = item.source
+        item.source = lambda ec: checked(joined(ec), ec.txn.interrupt)
     return item, where
 
 
@@ -185,7 +189,7 @@ def _function_table(b: Binder, node: exp.Table) -> FromItem:
             from dsql.errors import InvalidParameterValue
             raise InvalidParameterValue("step size cannot equal zero")
         stop = vals[1] + (1 if step > 0 else -1)
-        return ((v,) for v in range(vals[0], stop, step))
+        return checked(((v,) for v in range(vals[0], stop, step)), ec.txn.interrupt)
     return FromItem(scope, gen)
 
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from dsql.adjudicator import CommitConflict, Kind
 from dsql.catalog.objects import Catalog
 from dsql.catalog.store import CATALOG_KEY, CatalogCache
 from dsql.sql.errors import SchemaConflict
+from dsql.txn.interrupt import checked
 from dsql.txn.limits import Limits
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ MAX_SCAN_BATCH = 1024
 class Transaction:
     __slots__ = ("db", "start_ts", "catalog", "writes", "claims", "rows", "bytes", "limits",
                  "started_s", "read_only", "ddl", "dml", "new_catalog", "_sorted", "node",
-                 "base_version", "started_wall_ns")
+                 "base_version", "started_wall_ns", "interrupt")
 
     def __init__(self, db: Database, start_ts: int, limits: Limits, read_only: bool = False,
                  catalog: Catalog | None = None) -> None:
@@ -59,6 +60,8 @@ class Transaction:
         self.dml = False
         self.new_catalog: Catalog | None = None
         self._sorted: list[bytes] | None = None
+        # the running statement's cancel/timeout check (Session sets it), called per batch
+        self.interrupt: Callable[[], None] | None = None
 
     # -- reads ----------------------------------------------------------------------------------
     def get(self, key: bytes) -> bytes | None:
@@ -78,6 +81,8 @@ class Transaction:
     def scan(self, lo: bytes, hi: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
         """Live (key, value) pairs with lo <= key < hi, storage merged with own writes."""
         stored = self.node.scan_all(lo, hi, self.start_ts, batch=MAX_SCAN_BATCH, reverse=reverse)
+        if self.interrupt is not None:
+            stored = checked(stored, self.interrupt)
         if not self.writes:
             yield from stored
             return
@@ -138,11 +143,13 @@ class Transaction:
         self.limits.check_age(time.monotonic() - self.started_s)
 
     # -- the end --------------------------------------------------------------------------------
-    def commit(self) -> int | None:
-        """Commits; returns the commit ts, or None for a transaction that wrote nothing."""
+    def commit(self, check_age: bool = True) -> int | None:
+        """Commits; returns the commit ts, or None for a transaction that wrote nothing.
+        `check_age` False: the caller knows the transaction just began (autocommit)."""
         if not self.writes and not self.claims and self.new_catalog is None:
             return None
-        self.check_age()
+        if check_age:
+            self.check_age()
         cache: CatalogCache = self.db.catalogs
         if self.new_catalog is not None:
             self.writes[CATALOG_KEY] = CatalogCache.encode(self.new_catalog)
