@@ -157,8 +157,6 @@ def test_scheduler_orders_by_time_then_insertion() -> None:
         s.after(-1, "x", lambda: None)
 
 
-@pytest.mark.xfail(strict=True, reason="finding: promises (the watermark) do not survive a "
-                   "crash; see docs/simulation.md, Findings")
 def test_no_commit_lands_below_a_snapshot_served_before_a_crash(tmp_path: Path) -> None:
     # The real Node, no simulation: a snapshot at τ is made readable (promised), the process
     # dies, the clock steps back across the restart, and a new commit must still land above τ.

@@ -2,6 +2,8 @@
 
     <dir>/
       dsql.json                      {"format": 1, "created_unix": ...}: marks a data directory
+      horizon.json                   {"format": 1, "ts": H}: snapshots up to H may have been
+                                     served; every commit after a restart orders above H
       journal/                       the journal's segments and LOCK (docs/journal-format.md)
       checkpoints/
         ckpt-<ts:020d>/              one checkpoint, complete once its manifest exists
@@ -104,6 +106,36 @@ class DataDirectory:
         d = cls(path)
         d.checkpoints.mkdir(exist_ok=True)
         return d
+
+    @property
+    def horizon_file(self) -> Path:
+        return self.root / "horizon.json"
+
+    def read_horizon(self) -> int:
+        """The promise horizon last written (0 when none was): reads at timestamps up to it
+        may have been served before the last shutdown or crash."""
+        path = self.horizon_file
+        if not path.exists():
+            return 0
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            ts = int(raw["ts"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise DataDirectoryError(f"{path} is unreadable: {e}") from e
+        if raw.get("format") != FORMAT or ts < 0:
+            raise DataDirectoryError(f"{path} is not a promise horizon of format {FORMAT}")
+        return ts
+
+    def write_horizon(self, ts: int, *, durable: bool) -> None:
+        """Replaces the promise horizon atomically (fsynced unless `durable` is False)."""
+        assert ts >= 0, ts
+        text = json.dumps({"format": FORMAT, "ts": ts})
+        if durable:
+            write_durably(self.horizon_file, text)
+        else:
+            tmp = self.horizon_file.with_name("horizon.json.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.horizon_file)
 
     def checkpoint_dir(self, ts: int) -> Path:
         return self.checkpoints / f"ckpt-{ts:020d}"

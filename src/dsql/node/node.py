@@ -12,8 +12,14 @@ flight. A commit is acknowledged (commit() returns) only after its record is dur
 
 Opening a data directory recovers it: the newest checkpoint that loads is read into storage,
 the journal is recovered (torn or corrupt tail cut) and replayed from the checkpoint's replay
-point, skipping what the checkpoint already holds; the clock then observes the newest commit so
-that later timestamps order after everything recovered.
+point, skipping what the checkpoint already holds; the clock then observes the newest commit and
+the promise horizon so that later timestamps order after everything recovered and after every
+snapshot that may have been served.
+
+The promise horizon: making a snapshot τ readable promises that nothing will ever commit at or
+below τ. That promise must outlive a crash even when the clock steps back across the restart,
+so before the node promises past its horizon H it durably writes a new H = τ + HORIZON_LEASE_NS
+(one small fsync per lease of progress, not per transaction), and opening observes H.
 
 Thread-safety: begin, commit, the reads and checkpoint may be called from any number of
 threads; the adjudicator and sequencer serialise decisions, the journal batches fsyncs.
@@ -51,6 +57,7 @@ log = logging.getLogger("dsql.node")
 
 Claim = tuple[bytes, Kind]
 MEMORY = ":memory:"
+HORIZON_LEASE_NS = 1_000_000_000  # how far past a promised snapshot the durable horizon is set
 
 
 class NodeClosed(DsqlError):
@@ -120,6 +127,8 @@ class Node:
                                     next_lsn=lambda: kernel_journal.durable_lsn + 1,
                                     promise_through=self._adjudicator.promise_through)
         self._checkpoint_lock = threading.Lock()
+        self._horizon_lock = threading.Lock()
+        self._horizon = datadir.read_horizon()
         self._closed = False
         self._failed: NodeFailed | None = None
         # Reads: straight to storage (they wait for the watermark themselves).
@@ -157,7 +166,9 @@ class Node:
             replay = Crossbar(storage).replay(journal, replay_lsn, floor_ts)
             watermark = max(replay.max_commit_ts, storage.watermark)
             storage.advance_watermark(watermark)
-            the_clock.observe(watermark)
+            # Every later timestamp orders above what was recovered and above every snapshot
+            # that may have been served before (the promise horizon).
+            the_clock.observe(max(watermark, datadir.read_horizon()))
         except BaseException:
             journal.close()
             raise
@@ -212,6 +223,8 @@ class Node:
         unless a commit at or below it is still in flight (reads then wait for it)."""
         self._check_open()
         ts = self.clock.timestamp()
+        if ts > self._horizon:
+            self._extend_horizon(ts)
         if self._sequencer.promise(ts):
             self.storage.advance_watermark(self._sequencer.watermark)
         return ts
@@ -223,9 +236,22 @@ class Node:
         components in other processes this runs on a timer; in-process, begin() does the same
         on demand, so no read ever waits for a tick."""
         self._check_open()
-        self._sequencer.promise(self.clock.timestamp())
+        ts = self.clock.timestamp()
+        if ts > self._horizon:
+            self._extend_horizon(ts)
+        self._sequencer.promise(ts)
         self.storage.advance_watermark(self._sequencer.watermark)
         return self.storage.watermark
+
+    def _extend_horizon(self, ts: int) -> None:
+        """Durably moves the promise horizon past `ts` before anything promises `ts`."""
+        with self._horizon_lock:
+            if ts <= self._horizon:
+                return
+            horizon = ts + HORIZON_LEASE_NS
+            self.datadir.write_horizon(horizon,
+                                       durable=self.options.durability != "unsafe-no-sync")
+            self._horizon = horizon
 
     def commit(self, start_ts: int, writes: Sequence[Write], claims: Sequence[Claim]) -> int:
         """Decides, journals and applies one transaction; returns its commit ts once durable.

@@ -57,7 +57,7 @@ class SimConfig:
     journal_segment_bytes: int = 4096  # small, so that segments roll over and get dropped
     # Count reads that a commit decided after a later crash landed below as failures
     # (checks.storage_findings; docs/simulation.md, "Findings").
-    strict_promises: bool = False
+    strict_promises: bool = True
 
     @property
     def faults(self) -> FaultConfig:
@@ -99,7 +99,7 @@ class SeedResult:
     def replay_command(self) -> str:
         bug = "" if self.bug is Bug.NONE else f" --bug {self.bug.value}"
         faults = "" if self.profile == "default" else f" --faults {self.profile}"
-        strict = " --strict-promises" if self.strict_promises else ""
+        strict = "" if self.strict_promises else " --lenient-promises"
         return f"python -m dsql.verify.sim --seed {self.seed}{bug}{faults}{strict}"
 
     def failure_message(self) -> str:
