@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 from sqlglot import exp
 
-from dsql.errors import DatatypeMismatch, FeatureNotSupported, SqlSyntaxError
+from dsql.errors import CannotCoerce, DatatypeMismatch, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import casts
-from dsql.sql.errors import UndefinedParameter
+from dsql.sql.errors import GroupingError, UndefinedParameter
 from dsql.sql.functions import catalog, comparison
 from dsql.sql.functions import string as fstr
 from dsql.sql.names import sqltype_of
@@ -102,6 +102,8 @@ class Compiler:
                 return Bound(r.BOOL, lambda row, p: None if (v := f(row, p)) is None else not v)
             return b
         if isinstance(e, exp.Func):
+            if self.agg is None and _is_aggregate_call(e):
+                raise GroupingError("aggregate functions are not allowed here")
             return self._function(e)
         raise FeatureNotSupported(f"expression {e.key.upper()} is not supported: {e.sql()}")
 
@@ -253,7 +255,11 @@ class Compiler:
             return self._subquery(e)
         a = self.compile(e.this)
         items = [self.compile(x) for x in e.expressions]
-        common = comparison.select_common_type([a.type] + [i.type for i in items], "IN")
+        try:
+            common = comparison.select_common_type([a.type] + [i.type for i in items], "IN")
+        except (DatatypeMismatch, CannotCoerce):
+            # PostgreSQL then falls back to x = item1 OR x = item2 ... (42883 if no operator)
+            return self._in_ors(a, items)
         a = self.coerce(a, common, "IN")
         items = [self.coerce(i, common, "IN") for i in items]
         eq = catalog.resolve_operator("=", [common, common]).bind(self.ctx)
@@ -288,10 +294,41 @@ class Compiler:
             return None if saw_null else False
         return Bound(r.BOOL, f)
 
+    def _in_ors(self, a: Bound, items: list[Bound]) -> Bound:
+        eqs = [self.operator("=", [a, i]).fn for i in items]
+
+        def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
+            saw_null = False
+            for g in eqs:
+                v = g(row, p)
+                if v is True:
+                    return True
+                saw_null |= v is None
+            return None if saw_null else False
+        return Bound(r.BOOL, f)
+
     def _between(self, e: exp.Between) -> Bound:
-        x = e.this
-        lo = self.operator(">=", [self.compile(x), self.compile(e.args["low"])])
-        hi = self.operator("<=", [self.compile(x), self.compile(e.args["high"])])
+        x, low, high = e.this, e.args["low"], e.args["high"]
+        plain = self._between_fn(x, low, high)
+        if not e.args.get("symmetric"):
+            return Bound(r.BOOL, plain)
+        # BETWEEN SYMMETRIC: (x BETWEEN low AND high) OR (x BETWEEN high AND low)
+        swapped = self._between_fn(x, high, low)
+
+        def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
+            a = plain(row, p)
+            if a is True:
+                return True
+            b = swapped(row, p)
+            if b is True:
+                return True
+            return None if a is None or b is None else False
+        return Bound(r.BOOL, f)
+
+    def _between_fn(self, x: exp.Expression, low: exp.Expression, high: exp.Expression
+                    ) -> Fn:
+        lo = self.operator(">=", [self.compile(x), self.compile(low)])
+        hi = self.operator("<=", [self.compile(x), self.compile(high)])
         fl, fh = lo.fn, hi.fn
 
         def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
@@ -302,7 +339,7 @@ class Compiler:
             if b is False:
                 return False
             return None if a is None or b is None else True
-        return Bound(r.BOOL, f)
+        return f
 
     def _like(self, e: exp.Expression) -> Bound:
         escape = "\\"
@@ -364,9 +401,10 @@ class Compiler:
         vals = [self.compile(i.args["true"]) for i in ifs]
         default = e.args.get("default")
         vals.append(self.compile(default) if default is not None else const(r.UNKNOWN, None))
-        t, fns = self._common(vals, "CASE")
-        pairs = list(zip(conds, fns[:-1], strict=True))
-        dflt = fns[-1]
+        # PostgreSQL resolves the ELSE result first (it decides varchar vs text)
+        t, fns = self._common([vals[-1], *vals[:-1]], "CASE")
+        pairs = list(zip(conds, fns[1:], strict=True))
+        dflt = fns[0]
 
         def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
             for c, v in pairs:
@@ -389,13 +427,22 @@ class Compiler:
 
     def _nullif(self, e: exp.Nullif) -> Bound:
         a, b = self.compile(e.this), self.compile(e.expression)
-        eq = catalog.resolve_operator("=", [a.type, b.type]).bind(self.ctx)
+        resolved = catalog.resolve_operator("=", [a.type, b.type])
+        eq = resolved.bind(self.ctx)
         fa, fb = a.fn, b.fn
         t = a.type if a.type.oid != r.UNKNOWN.oid else r.TEXT
+        # PostgreSQL returns the = operator's left input: NULLIF(int4, float8) is float8
+        left = resolved.declared[0]
+        conv: Callable[[Any], Any] | None = None
+        if left.oid != a.type.oid and left.category != "P":
+            conv = casts.cast_fn(a.type, left, self.ctx, casts.IMPLICIT)
+            t = left
 
         def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
             x = fa(row, p)
-            return None if x is not None and eq(x, fb(row, p)) else x
+            if x is None or eq(x, fb(row, p)):
+                return None
+            return x if conv is None else conv(x)
         return Bound(t, f)
 
     def _greatest(self, e: exp.Expression) -> Bound:
@@ -450,6 +497,12 @@ def number_literal(text: str) -> Bound:
     return const(r.NUMERIC, numeric.numeric_in(text))
 
 
+def _is_aggregate_call(e: exp.Func) -> bool:
+    from dsql.sql.aggregate import is_aggregate  # aggregate.py imports this module
+
+    return is_aggregate(e)
+
+
 def function_parts(e: exp.Func) -> tuple[str, list[exp.Expression]]:
     """PostgreSQL's name and the argument expressions of a sqlglot function node."""
     if isinstance(e, exp.Anonymous):
@@ -462,8 +515,16 @@ def function_parts(e: exp.Func) -> tuple[str, list[exp.Expression]]:
     if isinstance(e, exp.Substring):
         return "substring", [a for a in (e.this, e.args.get("start"), e.args.get("length"))
                              if a is not None]
-    if isinstance(e, exp.DateTrunc):
-        return "date_trunc", [exp.Literal.string(e.args["unit"].name.lower()), e.this]
+    if isinstance(e, (exp.DateTrunc, exp.TimestampTrunc)):
+        unit = e.args["unit"]
+        if not isinstance(unit, exp.Literal):  # sqlglot turns 'week' into Var(WEEK)
+            unit = exp.Literal.string(unit.name.lower())
+        return "date_trunc", [unit, e.this]
+    if isinstance(e, exp.Pad):  # sqlglot's one node for lpad and rpad
+        return ("lpad" if e.args.get("is_left") else "rpad"), [
+            a for a in (e.this, e.expression, e.args.get("fill_pattern")) if a is not None]
+    if isinstance(e, exp.Initcap):  # sqlglot adds its default delimiters as an argument
+        return "initcap", [e.this]
     if isinstance(e, exp.StrPosition):
         return "strpos", [e.this, e.args["substr"]]
     if isinstance(e, exp.Trim):

@@ -18,11 +18,22 @@ from sqlglot import exp
 from dsql.adjudicator import Kind
 from dsql.catalog.layout import IndexCodec, TableCodec
 from dsql.catalog.objects import Catalog, Table
-from dsql.errors import DatatypeMismatch, FeatureNotSupported
+from dsql.errors import (
+    DataException,
+    DatatypeMismatch,
+    FeatureNotSupported,
+    SqlSyntaxError,
+    SyntaxErrorOrAccessRuleViolation,
+)
 from dsql.sql import casts
 from dsql.sql.access import NO_MATCH, Access, PointGet, choose_access, conjuncts
 from dsql.sql.aggregate import GroupBinder, aggregate_rows, contains_aggregate
-from dsql.sql.errors import CardinalityViolation, InvalidColumnReference, UndefinedTable
+from dsql.sql.errors import (
+    AmbiguousColumn,
+    CardinalityViolation,
+    InvalidColumnReference,
+    UndefinedTable,
+)
 from dsql.sql.expr import Bound, Compiler
 from dsql.sql.functions import comparison
 from dsql.sql.plan import ExecContext, OutColumn, Outcome, Plan
@@ -214,6 +225,10 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
     kind = (j.kind or "").upper()
     scope = Scope()
     scope.extend(left.scope)
+    for name in right.scope.relations:
+        if name and name in left.scope.relations:
+            raise SyntaxErrorOrAccessRuleViolation(  # duplicate_alias
+                f'table name "{name}" specified more than once', sqlstate="42712")
     scope.extend(right.scope)
     on = j.args.get("on")
     using = j.args.get("using")
@@ -304,8 +319,12 @@ class QueryPlan:
     """A bound query: output columns and types, and a row generator."""
 
     def __init__(self, columns: list[OutColumn], types: list[r.SqlType],
-                 rows: Callable[[ExecContext], list[Row]]) -> None:
+                 rows: Callable[[ExecContext], list[Row]],
+                 unknown: list[bool] | None = None) -> None:
         self.columns, self.types, self.rows = columns, types, rows
+        # columns that are untyped literals (shown as text): a set operation gives them the
+        # other side's type, as PostgreSQL does for SELECT 1 UNION SELECT NULL
+        self.unknown = unknown if unknown is not None else [False] * len(types)
 
 
 def plan_query(b: Binder, node: exp.Expression) -> QueryPlan:
@@ -325,15 +344,18 @@ def plan_query(b: Binder, node: exp.Expression) -> QueryPlan:
 
 def plan_setop(b: Binder, node: exp.Expression) -> QueryPlan:
     left, right = plan_query(b, node.this), plan_query(b, node.expression)
-    if len(left.types) != len(right.types):
-        raise FeatureNotSupported("each UNION query must have the same number of columns")
     label = {exp.Union: "UNION", exp.Intersect: "INTERSECT", exp.Except: "EXCEPT"}[type(node)]
+    if len(left.types) != len(right.types):
+        raise SqlSyntaxError(f"each {label} query must have the same number of columns")
     types = []
-    for lt, rt in zip(left.types, right.types, strict=True):
+    sides = [[r.UNKNOWN if u else t for t, u in zip(side.types, side.unknown, strict=True)]
+             for side in (left, right)]
+    for lt, rt in zip(*sides, strict=True):
         t = comparison.select_common_type([lt, rt], label)
         types.append(r.TEXT if t.oid == r.UNKNOWN.oid else t)
-    convs = [[None if s.oid == t.oid else casts.cast_fn(s, t, b.compiler.ctx, casts.IMPLICIT)
-              for s, t in zip(side.types, types, strict=True)] for side in (left, right)]
+    convs = [[None if s.oid == t.oid or (s.oid == r.UNKNOWN.oid and t.oid == r.TEXT.oid)
+              else casts.cast_fn(s, t, b.compiler.ctx, casts.IMPLICIT)
+              for s, t in zip(side, types, strict=True)] for side in sides]
     distinct = bool(node.args.get("distinct", True))
     gks = [t.group_key for t in types]
 
@@ -383,8 +405,16 @@ def _order_limit_outer(b: Binder, node: exp.Expression, plan: QueryPlan) -> Quer
     scope = Scope()
     scope.add_relation("", [(c.name, t) for c, t in zip(plan.columns, plan.types, strict=True)])
     comp = b.compiler.with_scope(scope)
-    keys = [(comp.compile(_ordinal(o.this, plan.columns)), o) for o in
-            (order.expressions if order is not None else [])]
+    keys = []
+    for o in (order.expressions if order is not None else []):
+        n = _position(o.this, "ORDER BY")
+        if n is None:
+            keys.append((comp.compile(o.this), o))
+            continue
+        if not 1 <= n <= len(plan.columns):
+            raise InvalidColumnReference(f"ORDER BY position {n} is not in select list")
+        # by position, not by name: set operations often repeat "?column?"
+        keys.append((Bound(plan.types[n - 1], lambda row, p, i=n - 1: row[i]), o))
     lim, off = _limit_fns(b, limit, offset)
     inner = plan.rows
 
@@ -392,16 +422,27 @@ def _order_limit_outer(b: Binder, node: exp.Expression, plan: QueryPlan) -> Quer
         rows = inner(ec)
         rows = _sort(rows, [(k.fn, k.type, o) for k, o in keys], ec.params)
         return _slice(rows, lim, off, ec.params)
-    return QueryPlan(plan.columns, plan.types, run)
+    return QueryPlan(plan.columns, plan.types, run, plan.unknown)
 
 
-def _ordinal(e: exp.Expression, cols: list[OutColumn]) -> exp.Expression:
+def _position(e: exp.Expression, clause: str) -> int | None:
+    """`ORDER BY n` / `GROUP BY n`: n; None for an expression; 42601 for another constant.
+    Like PostgreSQL's grammar, a minus sign folds into a numeric constant: (- 5) is -5."""
+    while isinstance(e, exp.Paren):
+        e = e.this
+    if isinstance(e, exp.Neg) and isinstance(e.this, exp.Literal) and not e.this.is_string:
+        e = exp.Literal.number("-" + e.this.this)
     if isinstance(e, exp.Literal) and not e.is_string:
-        n = int(e.this)
-        if not 1 <= n <= len(cols):
-            raise InvalidColumnReference(f"ORDER BY position {n} is not in select list")
-        return exp.column(cols[n - 1].name)
-    return e
+        try:
+            n = int(e.this)
+        except ValueError:
+            n = None
+        if n is None or not -(2**31) <= n < 2**31:
+            raise SqlSyntaxError(f"non-integer constant in {clause}")
+        return n
+    if isinstance(e, (exp.Literal, exp.Boolean, exp.Null)):
+        raise SqlSyntaxError(f"non-integer constant in {clause}")
+    return None
 
 
 def _dedupe(rows: list[Row], gk: Callable[[Row], Row]) -> list[Row]:
@@ -433,11 +474,15 @@ def _slice(rows: list[Row], lim: Bound | None, off: Bound | None, p: Sequence[An
     start = 0
     if off is not None:
         v = off.fn((), p)
-        start = max(0, v or 0)
+        if v is not None and v < 0:
+            raise DataException("OFFSET must not be negative", sqlstate="2201X")
+        start = v or 0
     if lim is not None:
         n = lim.fn((), p)
         if n is not None:
-            return rows[start:start + max(0, n)]
+            if n < 0:
+                raise DataException("LIMIT must not be negative", sqlstate="2201W")
+            return rows[start:start + n]
     return rows[start:] if start else rows
 
 
@@ -511,8 +556,8 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
     aliases = {name: ex for name, ex in items}
     resolved_groups = []
     for g in group_exprs:
-        if isinstance(g, exp.Literal) and not g.is_string:
-            n = int(g.this)
+        n = _position(g, "GROUP BY")
+        if n is not None:
             if not 1 <= n <= len(items):
                 raise InvalidColumnReference(f"GROUP BY position {n} is not in select list")
             resolved_groups.append(items[n - 1][1])
@@ -531,6 +576,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
     else:
         top = base
     out_bounds = [top.compile(ex) for _, ex in items]
+    unknown = [bd.type.oid == r.UNKNOWN.oid for bd in out_bounds]
     out_types = [bd.type if bd.type.oid != r.UNKNOWN.oid else r.TEXT for bd in out_bounds]
     out_bounds = [top.coerce(bd, t, "select") if bd.type.oid == r.UNKNOWN.oid else bd
                   for bd, t in zip(out_bounds, out_types, strict=True)]
@@ -541,17 +587,18 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
     hidden: list[Bound] = []
     for o in (order.expressions if order is not None else []):
         e = o.this
-        if isinstance(e, exp.Literal) and not e.is_string:
-            n = int(e.this)
+        n = _position(e, "ORDER BY")
+        if n is not None:
             if not 1 <= n <= len(items):
                 raise InvalidColumnReference(f"ORDER BY position {n} is not in select list")
             sort_keys.append((n - 1, out_types[n - 1], o))
             continue
         if isinstance(e, exp.Column) and not e.table:
+            # an output column name wins over an input column (unlike in GROUP BY)
             names = [i for i, (nm, _) in enumerate(items) if nm == e.name]
-            if names and not any(c.name == e.name for c in scope.columns) or \
-                    (names and isinstance(items[names[0]][1], exp.Column)
-                     and items[names[0]][1].name == e.name):
+            if len({items[i][1].sql() for i in names}) > 1:
+                raise AmbiguousColumn(f'ORDER BY "{e.name}" is ambiguous')
+            if names:
                 sort_keys.append((names[0], out_types[names[0]], o))
                 continue
         bd = top.compile(e)
@@ -602,7 +649,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
             except Exception:
                 pass
         cols.append(OutColumn(name, t.oid, t.typmod, toid, cno))
-    q = QueryPlan(cols, out_types, run)
+    q = QueryPlan(cols, out_types, run, unknown)
     acc = item.access
     if (isinstance(acc, PointGet) and acc.exact and not aggregating and not hidden
             and not distinct and lim is None and off is None and lock is None
@@ -723,7 +770,7 @@ def scalar_subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
         return Bound(r.BOOL, f_in)
     q = plan_query(b, node.this if isinstance(node, exp.Subquery) else node)
     if len(q.types) != 1:
-        raise FeatureNotSupported("subquery must return only one column")
+        raise SqlSyntaxError("subquery must return only one column")
 
     def f_scalar(row: Row, p: Sequence[Any]) -> Any:
         rows = q.rows(_current_ec(p))
