@@ -183,6 +183,8 @@ class ExprGen:
 
     def _num(self, depth: int) -> E:
         r = self.r
+        if r.random() < 0.22:
+            return self._num_fn(depth)
         x = r.random()
         if x < 0.12:
             s = self._shared("num", depth)
@@ -267,6 +269,8 @@ class ExprGen:
 
     def _text(self, depth: int) -> E:
         r = self.r
+        if r.random() < 0.2:
+            return self._text_fn(depth)
         x = r.random()
         if x < 0.12:
             s = self._shared("text", depth)
@@ -308,6 +312,8 @@ class ExprGen:
 
     def _bool(self, depth: int) -> E:
         r = self.r
+        if r.random() < 0.08:
+            return self._bool_fn(depth)
         x = r.random()
         if x < 0.3:
             fam = r.choice(FAMILIES)
@@ -362,6 +368,8 @@ class ExprGen:
 
     def _time(self, depth: int) -> E:
         r = self.r
+        if r.random() < 0.15:
+            return self._time_fn(depth)
         x = r.random()
         if x < 0.15:
             s = self._shared("time", depth)
@@ -408,3 +416,142 @@ class ExprGen:
             f = r.choice(["justify_hours", "justify_days", "justify_interval"])
             return E(f"{f}({a.sql})", "interval", a.risky)
         return a
+
+    # -- more functions -----------------------------------------------------------------------
+
+    def _positive(self, depth: int) -> E:
+        """A numeric expression that is >= 1 (for sqrt, ln, log)."""
+        a = self.gen("num", depth)
+        k = "float8" if a.kind == "float8" else "numeric"
+        if a.kind in INT_KINDS:
+            return E(f"(abs({a.sql}::numeric) + 1)", k, a.risky)
+        return E(f"(abs({a.sql}) + 1)", k, a.risky)
+
+    def _num_fn(self, depth: int) -> E:
+        r = self.r
+        x = r.random()
+        if x < 0.3:
+            a = self._positive(depth)
+            f = r.choice(["sqrt", "ln", "log", "cbrt", "log10", "exp"])
+            if f == "cbrt":
+                return E(f"cbrt({a.sql}::float8)", "float8", a.risky)
+            if f == "exp":  # exp(numeric) of a large value overflows
+                return E(f"exp(LEAST({a.sql}, 20))", a.kind, a.risky)
+            return E(f"{f}({a.sql})", a.kind, a.risky)
+        if x < 0.45:
+            a, b = self.gen("num", depth), self.gen("num", depth)
+            ints = a.kind in INT_KINDS and b.kind in INT_KINDS
+            if not self.risky:
+                b = E(str(r.choice([2, 3, -4, 7])), "int4")
+            f = r.choice(["mod", "div"] if ints or a.kind != "float8" else ["mod"])
+            if "float8" in (a.kind, b.kind):
+                a = E(f"{paren(a.sql)}::numeric", "numeric", a.risky)
+            return E(f"{f}({a.sql}, {b.sql})", promote(a.kind, b.kind) if f == "mod"
+                     else "numeric", a.risky or b.risky or self.risky)
+        if x < 0.55:
+            a = self.gen("num", depth)
+            e = r.choice(["2", "0.5", "3", "-1", "0"])
+            if a.kind in INT_KINDS:
+                a = E(f"{paren(a.sql)}::numeric", "numeric", a.risky)
+            risky = e in ("-1", "0.5") or a.risky
+            if risky and not self.risky:
+                a = E(f"(abs({a.sql}) + 1)", a.kind, a.risky)
+            return E(f"power(LEAST({a.sql}, 1000), {e})", a.kind, risky and self.risky)
+        if x < 0.65:
+            t = self.gen("text", depth)
+            f = r.choice([f"strpos({t.sql}, {quote(r.choice(['a', 'b', ' ', '']))})",
+                          f"position({quote(r.choice(['a', 'c']))} in {t.sql})",
+                          f"ascii({t.sql})", f"char_length({t.sql})", f"octet_length({t.sql})"])
+            return E(f, "int4", t.risky)
+        if x < 0.75:
+            c = [c for c in self.cols("time")]
+            if c:
+                a = r.choice(c)
+                f = r.choice(["year", "month", "day", "hour", "dow", "doy", "epoch", "quarter",
+                              "week", "isodow"])
+                if a.kind == "date" and f in ("hour",):
+                    f = "day"
+                # not date_part(): sqlglot reads it as extract (numeric, not float8);
+                # recorded separately
+                return E(f"extract({f} from {a.sql})", "numeric")
+        if x < 0.82:
+            a = self.gen("num", depth)
+            if a.kind in INT_KINDS:
+                a = E(f"{paren(a.sql)}::numeric", "numeric", a.risky)
+            if a.kind == "numeric":
+                return E(f"scale({a.sql})", "int4", a.risky)
+        if x < 0.9:
+            iv = self.gen("interval", depth)
+            f = r.choice(["epoch", "day", "hour", "month", "minute"])
+            return E(f"extract({f} from {iv.sql})", "numeric", iv.risky)
+        a = self.gen("num", depth)
+        if a.kind in INT_KINDS or not self.risky:
+            return E(f"sign({a.sql})", a.kind, a.risky)
+        return E(f"round({a.sql}::numeric, {r.randint(0, 3)})", "numeric", a.risky)
+
+    def _text_fn(self, depth: int) -> E:
+        r = self.r
+        a = self.gen("text", depth)
+        x = r.random()
+        if x < 0.15:
+            return E(f"split_part({a.sql}, {quote(r.choice([' ', 'b', '%']))}, "
+                     f"{r.randint(1, 3)})", "text", a.risky)
+        if x < 0.25:
+            return E(f"translate({a.sql}, 'abc', 'xy')", "text", a.risky)
+        if x < 0.32:
+            return E(f"md5({a.sql})", "text", a.risky)
+        if x < 0.4:
+            return E(f"btrim({a.sql}, {quote(r.choice(['a', 'ab', ' ']))})", "text", a.risky)
+        if x < 0.5:
+            n = self.gen("num", depth)
+            if n.kind in INT_KINDS:
+                return E(f"to_hex({n.sql})", "text", n.risky)
+            return E(f"chr(65 + abs({r.randint(0, 25)}))", "text")
+        if x < 0.75:
+            cs = [c for c in self.cols("time")]
+            if cs:
+                c = r.choice(cs)
+                fmt = r.choice(["YYYY-MM-DD", "DD Mon YYYY", "HH24:MI:SS", "Day", "YYYY/Q",
+                                "FMMonth DD"])
+                return E(f"to_char({c.sql}, {quote(fmt)})", "text")
+        if x < 0.85:
+            n = r.randint(0, 4)
+            return E(f"CAST({a.sql} AS varchar({max(n, 1)}))", "varchar", a.risky)
+        b = self.gen(r.choice(["text", "num"]), depth)
+        return E(f"format('%s-%s', {a.sql}, {b.sql})", "text", a.risky or b.risky)
+
+    def _time_fn(self, depth: int) -> E:
+        r = self.r
+        x = r.random()
+        if x < 0.4:
+            return E(f"make_date({r.choice([1999, 2024, 2000])}, {r.randint(1, 12)}, "
+                     f"{r.randint(1, 28)})", "date")
+        if x < 0.7:
+            cs = [c for c in self.cols("time") if c.kind != "date"]
+            if cs:
+                c = r.choice(cs)
+                return E(f"({c.sql})::date", "date")
+        a = self.gen("time", depth)
+        return E(f"date_trunc({quote(r.choice(['quarter', 'decade', 'second']))}, "
+                 f"{paren(a.sql)}::timestamp)", "timestamp", a.risky)
+
+    def _bool_fn(self, depth: int) -> E:
+        r = self.r
+        x = r.random()
+        if x < 0.3:
+            t = self.gen("text", depth)
+            return E(f"starts_with({t.sql}, {quote(r.choice(['a', 'A', '', 'b']))})", "bool",
+                     t.risky)
+        if x < 0.6:
+            a = self.gen("text", depth)
+            pat = quote(r.choice(["a!%", "!_%", "%!!%", "a%"]))
+            return E(f"({a.sql} LIKE {pat} ESCAPE '!')", "bool", a.risky)
+        if x < 0.8:
+            a = self.gen("num", depth)
+            if a.kind in ("int4",):
+                return E(f"({a.sql})::bool", "bool", a.risky)
+        a = self.gen("num", depth)
+        whens = " ".join(f"WHEN {r.randint(-2, 6)} THEN {r.choice(['true', 'false', 'NULL'])}"
+                         for _ in range(r.randint(1, 3)))
+        return E(f"(CASE {a.sql} {whens} ELSE {r.choice(['true', 'false'])} END)", "bool",
+                 a.risky)

@@ -158,6 +158,7 @@ class Compiler:
     # -- operators ------------------------------------------------------------------------------
     def operator(self, symbol: str, args: list[Bound]) -> Bound:
         res = catalog.resolve_operator(symbol, [a.type for a in args])
+        self._check_literals(args, res.declared)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, args)
 
@@ -463,6 +464,15 @@ class Compiler:
         return Bound(t, f)
 
     # -- functions ------------------------------------------------------------------------------
+    def _check_literals(self, args: list[Bound], declared: Sequence[SqlType]) -> None:
+        """PostgreSQL reads a string literal given for a typed parameter while it parses the
+        statement ('x' + n fails with 22P02 even if no row is read); the call itself still
+        converts per row."""
+        for a, d in zip(args, declared, strict=False):
+            if a.const and a.value is not None and a.type.oid == r.UNKNOWN.oid and \
+                    d.category != "P" and d.oid != r.UNKNOWN.oid:
+                casts.cast_fn(r.UNKNOWN, d, self.ctx, casts.IMPLICIT)(a.value)
+
     def _function(self, e: exp.Func) -> Bound:
         name, args = function_parts(e)
         if self.session is not None and not args:
@@ -473,6 +483,7 @@ class Compiler:
             self.volatile = True
         bound = [self.compile(a) for a in args]
         res = catalog.resolve_function(name, [b.type for b in bound])
+        self._check_literals(bound, res.declared)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, bound, fold=name not in VOLATILE
                            and name not in TIME_FUNCTIONS)
@@ -503,6 +514,15 @@ def _is_aggregate_call(e: exp.Func) -> bool:
     return is_aggregate(e)
 
 
+def _to_char_template(strftime: str) -> str:
+    from sqlglot.dialects.postgres import Postgres
+    from sqlglot.time import format_time
+
+    out = format_time(strftime, Postgres.INVERSE_TIME_MAPPING, Postgres.INVERSE_TIME_TRIE)
+    assert out is not None
+    return out
+
+
 def function_parts(e: exp.Func) -> tuple[str, list[exp.Expression]]:
     """PostgreSQL's name and the argument expressions of a sqlglot function node."""
     if isinstance(e, exp.Anonymous):
@@ -525,6 +545,18 @@ def function_parts(e: exp.Func) -> tuple[str, list[exp.Expression]]:
             a for a in (e.this, e.expression, e.args.get("fill_pattern")) if a is not None]
     if isinstance(e, exp.Initcap):  # sqlglot adds its default delimiters as an argument
         return "initcap", [e.this]
+    if isinstance(e, exp.Hex):  # to_hex(n)
+        return "to_hex", [e.this]
+    if isinstance(e, exp.Log) and e.expression is not None and \
+            isinstance(e.this, exp.Literal) and e.this.this == "10":
+        # sqlglot reads log10(x) as log(10, x); PostgreSQL's log10 is log(x), base 10
+        return "log10", [e.expression]
+    if isinstance(e, exp.TimeToStr):
+        # sqlglot rewrote to_char's template into strftime codes; write it back
+        fmt = e.args["format"]
+        if isinstance(fmt, exp.Literal) and fmt.is_string:
+            fmt = exp.Literal.string(_to_char_template(fmt.this))
+        return "to_char", [e.this, fmt]
     if isinstance(e, exp.StrPosition):
         return "strpos", [e.this, e.args["substr"]]
     if isinstance(e, exp.Trim):
@@ -550,6 +582,9 @@ def function_parts(e: exp.Func) -> tuple[str, list[exp.Expression]]:
 _HANDLERS: dict[type, Callable[[Compiler, Any], Bound]] = {
     exp.Column: Compiler._column,
     exp.Literal: Compiler._literal,
+    exp.ByteString: lambda c, e: const(r.UNKNOWN, e.this),  # E'...' (sqlglot unescaped it)
+    exp.IntDiv: lambda c, e: c._function(exp.Anonymous(this="div",
+                                                       expressions=[e.this, e.expression])),
     exp.Null: lambda c, e: const(r.UNKNOWN, None),
     exp.Boolean: lambda c, e: const(r.BOOL, bool(e.this)),
     exp.Parameter: Compiler._param,

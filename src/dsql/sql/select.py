@@ -425,16 +425,28 @@ def _order_limit_outer(b: Binder, node: exp.Expression, plan: QueryPlan) -> Quer
     return QueryPlan(plan.columns, plan.types, run, plan.unknown)
 
 
+def _uncast(e: exp.Expression) -> exp.Expression:
+    """PostgreSQL drops a no-op cast before it compares ORDER BY candidates; be lenient."""
+    while isinstance(e, exp.Cast):
+        e = e.this
+    return e
+
+
 def _position(e: exp.Expression, clause: str) -> int | None:
     """`ORDER BY n` / `GROUP BY n`: n; None for an expression; 42601 for another constant.
     Like PostgreSQL's grammar, a minus sign folds into a numeric constant: (- 5) is -5."""
     while isinstance(e, exp.Paren):
         e = e.this
-    if isinstance(e, exp.Neg) and isinstance(e.this, exp.Literal) and not e.this.is_string:
-        e = exp.Literal.number("-" + e.this.this)
+    sign = ""
+    if isinstance(e, exp.Neg):
+        inner = e.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if isinstance(inner, exp.Literal) and not inner.is_string:
+            sign, e = "-", inner
     if isinstance(e, exp.Literal) and not e.is_string:
         try:
-            n = int(e.this)
+            n = int(sign + e.this)
         except ValueError:
             n = None
         if n is None or not -(2**31) <= n < 2**31:
@@ -596,7 +608,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
         if isinstance(e, exp.Column) and not e.table:
             # an output column name wins over an input column (unlike in GROUP BY)
             names = [i for i, (nm, _) in enumerate(items) if nm == e.name]
-            if len({items[i][1].sql() for i in names}) > 1:
+            if len({_uncast(items[i][1]).sql() for i in names}) > 1:
                 raise AmbiguousColumn(f'ORDER BY "{e.name}" is ambiguous')
             if names:
                 sort_keys.append((names[0], out_types[names[0]], o))

@@ -14,6 +14,7 @@ from typing import Any
 from dsql.sql import casts
 from dsql.sql.functions import comparison as cmp
 from dsql.sql.functions import datetime as fdt
+from dsql.sql.functions import format as fmt
 from dsql.sql.functions import json as fjson
 from dsql.sql.functions import math as fmath
 from dsql.sql.functions import string as fstr
@@ -264,7 +265,20 @@ def _concat_ws_binder(types: tuple[SqlType, ...], ctx: ValueContext) -> Callable
     return concat_ws
 
 
+def _format_binder(types: tuple[SqlType, ...], ctx: ValueContext) -> Callable[..., Any]:
+    outs = _text_args(types, ctx)
+
+    def format_(*vals: Any) -> Any:
+        if vals[0] is None:
+            return None
+        return fmt.format_text(outs[0](vals[0]), [None if v is None else o(v) for o, v in
+                                                  zip(outs[1:], vals[1:], strict=True)])
+    return format_
+
+
 fn("concat", (ANY,), T, None, binder=_concat_binder, strict=False, variadic=True)
+fn("format", (T,), T, lambda s: fmt.format_text(s, []))
+fn("format", (T, ANY), T, None, binder=_format_binder, strict=False, variadic=True)
 fn("concat_ws", (T, ANY), T, None, binder=_concat_ws_binder, strict=False, variadic=True)
 
 # -- uuid, json --------------------------------------------------------------------------------
