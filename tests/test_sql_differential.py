@@ -9,9 +9,11 @@ on both; the rows are compared as sequences when the ORDER BY is total, else as 
 DML runs in a transaction that reads every table afterwards and rolls back.
 
 Knobs: DSQL_DIFF_SEED=<n> runs that seed alone; DSQL_DIFF_QUERIES=<n> cases per seed (the
-default set of seeds runs ~480 cases in well under a minute; DSQL_DIFF_QUERIES=5000 is the
-long run); DSQL_DIFF_CASE=<i> replays case i alone. Every failure names its seed and case and
-prints the command that replays it.
+default, 6 seeds x 100 = 600 cases, runs in ~15 s; DSQL_DIFF_QUERIES=5000 is the long run);
+DSQL_DIFF_CASE=<i> replays case i alone; DSQL_DIFF_PENDING=1 also draws the shapes dsql does
+not support yet (correlated subqueries, WITH). Every failure names its seed and case and
+prints the command that replays it. Known differences that are not fixed yet are pinned in
+test_sql_differential_known.py, and the generator avoids them.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from sql_gen.queries import gen_case
 from sql_gen.runner import Case, DsqlSide, PgSide, compare, run_case
 from sql_gen.schema import Schema, gen_schema
 
-DEFAULT_SEEDS = [101, 202, 303, 404]
+DEFAULT_SEEDS = [101, 202, 303, 404, 505, 606]
 SEEDS = ([int(os.environ["DSQL_DIFF_SEED"])] if os.environ.get("DSQL_DIFF_SEED")
          else DEFAULT_SEEDS)
-QUERIES = int(os.environ.get("DSQL_DIFF_QUERIES", "120"))
+QUERIES = int(os.environ.get("DSQL_DIFF_QUERIES", "100"))
+PENDING = os.environ.get("DSQL_DIFF_PENDING") == "1"
 ONLY_CASE = os.environ.get("DSQL_DIFF_CASE")
 SHOW_MAX = 15
 
@@ -75,11 +78,12 @@ def pair_factory(postgres_server: PostgresServer) -> Iterator[type[Pair]]:
 
 
 def case_of(pair: Pair, i: int) -> Case:
-    return gen_case(pair.schema, random.Random(f"{pair.seed}:q{i}"))
+    return gen_case(pair.schema, random.Random(f"{pair.seed}:q{i}"), PENDING)
 
 
 def replay_hint(seed: int, i: int) -> str:
-    return (f"DSQL_DIFF_SEED={seed} DSQL_DIFF_CASE={i} "
+    pending = "DSQL_DIFF_PENDING=1 " if PENDING else ""
+    return (f"{pending}DSQL_DIFF_SEED={seed} DSQL_DIFF_CASE={i} "
             f"pytest -q tests/test_sql_differential.py::test_generated_cases_agree")
 
 

@@ -40,10 +40,28 @@ class E:
     risky: bool = False
 
 
+def _wrapped(sql: str) -> bool:
+    """Whether `sql` is one parenthesized group: (a) yes, (a) IS NULL no."""
+    if not sql.startswith("("):
+        return False
+    depth = 0
+    quoted = False
+    for i, ch in enumerate(sql):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(sql) - 1
+    return False
+
+
 def paren(sql: str) -> str:
     """`sql` ready to be the operand of `::`: a typed literal (DATE '...') gets parentheses,
     as sqlglot reads DATE 'x'::timestamp as DATE ('x'::timestamp) (recorded separately)."""
-    if sql.replace("_", "").replace(".", "").isalnum() or sql.startswith("("):
+    if sql.replace("_", "").replace(".", "").isalnum() or _wrapped(sql):
         return sql
     return f"({sql})"
 
@@ -95,7 +113,7 @@ class ExprGen:
         method = getattr(self, f"_{fam}")
         e: E = method(depth + 1)
         assert e.sql
-        if fam == "bool" and not e.sql.startswith("("):
+        if fam == "bool" and not _wrapped(e.sql):
             # a predicate as an operand: parentheses, since PostgreSQL's precedence of IS,
             # comparisons and NOT differs from what a naive reading (or sqlglot) assumes
             e = E(f"({e.sql})", e.kind, e.risky)
@@ -220,6 +238,8 @@ class ExprGen:
             if a.kind == "int2" and not self.risky:  # -(-32768) overflows
                 return E(f"abs({a.sql}::int4)", "int4", a.risky)
             f = r.choice(["-", "abs", "sign", "-"])
+            if not self.risky and a.kind in INT_KINDS and f != "sign":
+                a = E(f"{paren(a.sql)}::numeric", "numeric", a.risky)  # -(-2^63) overflows
             if f == "-":
                 return E(f"(- {a.sql})", a.kind, a.risky or a.kind in INT_KINDS)
             k = a.kind
@@ -259,9 +279,10 @@ class ExprGen:
             if c:
                 return E(f"extract({r.choice(['year', 'month', 'day', 'dow'])} from "
                          f"{r.choice(c).sql})", "numeric")
-        if self.risky and r.random() < 0.5:
-            t = self.gen("text", depth)
-            return E(f"{paren(t.sql)}::int4", "int4", True)
+        c = self.col("text")
+        if self.risky and c is not None and r.random() < 0.5:
+            # a column, not a literal: PostgreSQL reads a constant at parse time
+            return E(f"{paren(c.sql)}::int4", "int4", True)
         s = self._shared("num", depth)
         if s is not None:
             return s
@@ -286,7 +307,10 @@ class ExprGen:
             return E(f"{f}({a.sql})", "text", a.risky)
         if x < 0.6:
             n = r.randint(-1, 4)
-            forms = [f"substr({a.sql}, {n})", f"substr({a.sql}, {n}, {r.randint(0, 3)})",
+            # substring(), not substr(): sqlglot reads both as one node and names the column
+            # "substring" (recorded separately)
+            forms = [f"substring({a.sql}, {n})",
+                     f"substring({a.sql}, {n}, {r.randint(0, 3)})",
                      f"left({a.sql}, {n})", f"right({a.sql}, {n})",
                      f"substring({a.sql} from {max(n, 1)} for 2)"]
             return E(r.choice(forms), "text", a.risky)
@@ -440,10 +464,10 @@ class ExprGen:
             return E(f"{f}({a.sql})", a.kind, a.risky)
         if x < 0.45:
             a, b = self.gen("num", depth), self.gen("num", depth)
-            ints = a.kind in INT_KINDS and b.kind in INT_KINDS
             if not self.risky:
                 b = E(str(r.choice([2, 3, -4, 7])), "int4")
-            f = r.choice(["mod", "div"] if ints or a.kind != "float8" else ["mod"])
+            # mod() is sqlglot's %, named ?column? (recorded separately): generate div()
+            f = "div"
             if "float8" in (a.kind, b.kind):
                 a = E(f"{paren(a.sql)}::numeric", "numeric", a.risky)
             return E(f"{f}({a.sql}, {b.sql})", promote(a.kind, b.kind) if f == "mod"
@@ -460,7 +484,6 @@ class ExprGen:
         if x < 0.65:
             t = self.gen("text", depth)
             f = r.choice([f"strpos({t.sql}, {quote(r.choice(['a', 'b', ' ', '']))})",
-                          f"position({quote(r.choice(['a', 'c']))} in {t.sql})",
                           f"ascii({t.sql})", f"char_length({t.sql})", f"octet_length({t.sql})"])
             return E(f, "int4", t.risky)
         if x < 0.75:

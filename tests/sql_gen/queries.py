@@ -20,8 +20,11 @@ from sql_gen.exprs import FAMILIES, E, ExprGen, Ref
 from sql_gen.runner import Case
 from sql_gen.schema import INT_KINDS, Schema, Table, family, gen_value, quote
 
-SHAPES = [("select", 24), ("join", 14), ("group", 16), ("subquery", 10), ("setop", 8),
-          ("derived", 5), ("dml", 14), ("reject", 9)]
+SHAPES = [("select", 22), ("join", 13), ("group", 15), ("subquery", 10), ("setop", 8),
+          ("derived", 5), ("from_fn", 3), ("dml", 15), ("reject", 9)]
+# Shapes dsql does not support yet (correlated subqueries, WITH): generated only when
+# DSQL_DIFF_PENDING=1, so that the day they land they are compared too.
+PENDING_SHAPES = [("correlated", 8), ("cte", 5)]
 
 
 def refs(t: Table, alias: str | None = None) -> list[Ref]:
@@ -42,10 +45,11 @@ def order_clause(r: random.Random, n: int, names: list[str] | None = None) -> st
     return " ORDER BY " + ", ".join(parts)
 
 
-def limit_clause(r: random.Random) -> str:
+def limit_clause(r: random.Random, risky: bool = False) -> str:
+    """LIMIT/OFFSET; no LIMIT 0 when rows may raise (PostgreSQL then reads no row at all)."""
     x = r.random()
     if x < 0.4:
-        return f" LIMIT {r.randint(0, 6)}"
+        return f" LIMIT {r.randint(1 if risky else 0, 6)}"
     if x < 0.6:
         return f" OFFSET {r.randint(0, 6)}"
     if x < 0.8:
@@ -70,14 +74,16 @@ def render_items(items: list[E], names: list[str], r: random.Random) -> str:
 
 
 class QueryGen:
-    def __init__(self, schema: Schema, r: random.Random) -> None:
+    def __init__(self, schema: Schema, r: random.Random, pending: bool = False) -> None:
         assert schema.tables
         self.s = schema
         self.r = r
+        self.pending = pending
 
     def case(self) -> Case:
         r = self.r
-        shape = r.choices([s for s, _ in SHAPES], [w for _, w in SHAPES])[0]
+        shapes = SHAPES + (PENDING_SHAPES if self.pending else [])
+        shape = r.choices([s for s, _ in shapes], [w for _, w in shapes])[0]
         c: Case = getattr(self, f"_{shape}")()
         assert c.sql
         return c
@@ -109,11 +115,11 @@ class QueryGen:
         if r.random() < 0.55:
             ordered = True
             sql += order_clause(r, n, names if sel != "*" else None)
-            sql += limit_clause(r)
+            sql += limit_clause(r, g.risky)
         elif r.random() < 0.2 and not distinct:
             # an order that is not total: compared as a multiset, no LIMIT
             sql += f" ORDER BY {g.gen(r.choice(FAMILIES)).sql}"
-        return Case(sql, ordered=ordered)
+        return Case(sql, ordered=ordered, loose=bool(distinct))
 
     # -- joins --------------------------------------------------------------------------------
 
@@ -173,6 +179,12 @@ class QueryGen:
     # -- aggregation --------------------------------------------------------------------------
 
     def _agg(self, g: ExprGen, scope: list[Ref]) -> str:
+        a = self._agg_call(g, scope)
+        if self.r.random() < 0.1:
+            a += f" FILTER (WHERE {g.gen('bool').sql})"
+        return a
+
+    def _agg_call(self, g: ExprGen, scope: list[Ref]) -> str:
         r = self.r
         x = r.random()
         nums = [c for c in scope if family(c.kind) == "num"]
@@ -189,7 +201,7 @@ class QueryGen:
             f = r.choice(["sum", "avg", "sum", "avg", "min", "max"])
             arg = c.sql
             if r.random() < 0.25:
-                arg = f"{c.sql} * 2" if c.kind in INT_KINDS else f"{c.sql} + 1"
+                arg = f"{c.sql}::numeric * 2" if c.kind in INT_KINDS else f"{c.sql} + 1"
             dist = "DISTINCT " if r.random() < 0.15 else ""
             return f"{f}({dist}{arg})"
         if x < 0.7:
@@ -203,7 +215,8 @@ class QueryGen:
             c = r.choice(texts)
             d = r.choice(["", " DESC"])
             sep = quote(r.choice([",", "", " | "]))
-            return f"string_agg({c.sql}, {sep} ORDER BY {c.sql}{d})"
+            dist = "DISTINCT " if r.random() < 0.2 else ""
+            return f"string_agg({dist}{c.sql}, {sep} ORDER BY {c.sql}{d})"
         return "count(*)"
 
     def _group(self) -> Case:
@@ -252,7 +265,7 @@ class QueryGen:
         ordered = r.random() < 0.6
         if ordered:
             sql += order_clause(r, len(items), names) + limit_clause(r)
-        return Case(sql, ordered=ordered)
+        return Case(sql, ordered=ordered, loose=True)
 
     # -- subqueries ---------------------------------------------------------------------------
 
@@ -303,6 +316,83 @@ class QueryGen:
             sql += order_clause(r, n, names if not extra_item else None)
         return Case(sql, ordered=ordered)
 
+    def _from_fn(self) -> Case:
+        """generate_series / VALUES in FROM, joined to a table or alone."""
+        r = self.r
+        if r.random() < 0.5:
+            lo, hi = r.randint(-3, 3), r.randint(-2, 8)
+            step = r.choice(["", "", ", 2", ", -1"])
+            src = f"generate_series({lo}, {hi}{step}) AS g(v)"
+            scope = [Ref("g.v", "int4", False)]
+        else:
+            rows = [f"({r.randint(-3, 9)}, {quote(r.choice(['a', 'b', 'zz', '']))})"
+                    for _ in range(r.randint(1, 5))]
+            src = f"(VALUES {', '.join(rows)}) AS g(v, w)"
+            scope = [Ref("g.v", "int4", False), Ref("g.w", "text", False)]
+        frm = src
+        if r.random() < 0.5:
+            t = self.table()
+            tr = refs(t, "a")
+            ints = [c for c in tr if family(c.kind) == "num"]
+            if ints:
+                frm += f" {r.choice(['JOIN', 'LEFT JOIN'])} {t.name} a ON {ints[0].sql} = g.v"
+                scope = scope + tr
+        g = ExprGen(r, scope, risky=False, max_depth=2)
+        items, names = select_items(g, r, r.randint(1, 3))
+        sql = f"SELECT {render_items(items, names, r)} FROM {frm}"
+        if r.random() < 0.4:
+            sql += f" WHERE {g.gen('bool').sql}"
+        ordered = r.random() < 0.5
+        if ordered:
+            sql += order_clause(r, len(items), names) + limit_clause(r)
+        return Case(sql, ordered=ordered)
+
+    def _correlated(self) -> Case:
+        """EXISTS / IN / scalar subqueries that refer to the outer row (pending in dsql)."""
+        r = self.r
+        t, u = self.table(), self.table()
+        outer, inner = refs(t, "o"), refs(u, "i")
+        pairs = [(a, b) for a in outer for b in inner if family(a.kind) == family(b.kind)
+                 and family(a.kind) != "bool"]
+        if not pairs:
+            return self._subquery()
+        a, b = r.choice(pairs)
+        corr = f"{b.sql} {r.choice(['=', '<', '<>', '>='])} {a.sql}"
+        g = ExprGen(r, outer, risky=False, max_depth=2)
+        items, names = select_items(g, r, r.randint(1, 3))
+        x = r.random()
+        where = ""
+        extra = ""
+        if x < 0.4:
+            neg = "NOT " if r.random() < 0.3 else ""
+            where = f" WHERE {neg}EXISTS (SELECT 1 FROM {u.name} i WHERE {corr})"
+        elif x < 0.7:
+            c = r.choice(inner)
+            f = r.choice(["max", "min", "count"])
+            extra = f", (SELECT {f}({c.sql}) FROM {u.name} i WHERE {corr}) AS sq"
+        else:
+            a2, b2 = r.choice(pairs)
+            where = f" WHERE {a2.sql} IN (SELECT {b2.sql} FROM {u.name} i WHERE {corr})"
+        sql = f"SELECT {render_items(items, names, r)}{extra} FROM {t.name} o{where}"
+        return Case(sql)
+
+    def _cte(self) -> Case:
+        """WITH queries (pending in dsql)."""
+        r = self.r
+        t = self.table()
+        g = ExprGen(r, refs(t), risky=False, max_depth=2)
+        items, names = select_items(g, r, r.randint(1, 3))
+        inner = f"SELECT {render_items(items, names, r)} FROM {t.name}"
+        if r.random() < 0.5:
+            inner += f" WHERE {g.gen('bool').sql}"
+        scope = [Ref(f"w.{n}", e.kind) for e, n in zip(items, names, strict=True)]
+        go = ExprGen(r, scope, risky=False, max_depth=2)
+        oitems, onames = select_items(go, r, r.randint(1, 2))
+        sql = f"WITH w AS ({inner}) SELECT {render_items(oitems, onames, r)} FROM w"
+        if r.random() < 0.5:
+            sql += f" WHERE {go.gen('bool').sql}"
+        return Case(sql)
+
     def _derived(self) -> Case:
         r = self.r
         t = self.table()
@@ -348,7 +438,7 @@ class QueryGen:
         ordered = r.random() < 0.5
         if ordered:
             sql += order_clause(r, n)
-        return Case(sql, ordered=ordered)
+        return Case(sql, ordered=ordered, loose=True)
 
     # -- DML ----------------------------------------------------------------------------------
 
@@ -369,14 +459,31 @@ class QueryGen:
                 rows.append("(" + ", ".join(vals) + ")")
             cols = ", ".join(c.name for c in t.columns)
             sql = f"INSERT INTO {t.name} ({cols}) VALUES {', '.join(rows)}"
+            x = r.random()
+            nonkey = [c for c in t.columns if c.name not in t.pk]
+            if x < 0.2:
+                sql += f" ON CONFLICT ({', '.join(t.pk)}) DO NOTHING"
+            elif x < 0.4 and nonkey:
+                # one row: two rows with one key make PostgreSQL raise 21000 (recorded)
+                sql = f"INSERT INTO {t.name} ({cols}) VALUES {rows[0]}"
+                c = r.choice(nonkey)
+                sql += (f" ON CONFLICT ({', '.join(t.pk)}) DO UPDATE SET {c.name} = "
+                        f"EXCLUDED.{c.name}")
+                if r.random() < 0.4:
+                    sql += f" WHERE {t.name}.{c.name} IS NOT DISTINCT FROM EXCLUDED.{c.name}"
         elif kind == "insert_select":
             src = self.table()
             gs = ExprGen(r, refs(src), risky=False, max_depth=1)
             vals = []
             for c in t.columns:
-                if c.name in t.pk and c.kind in INT_KINDS and r.random() < 0.8:
-                    vals.append(f"{c.name} + 100" if src is t else
-                                f"{r.randint(1000, 2000)} + {r.randint(0, 5)}")
+                if c.name in t.pk and src is t:
+                    # new keys, all distinct: a duplicate would raise 23505 at a point that
+                    # depends on evaluation order (PostgreSQL goes row by row; recorded)
+                    shift = {"text": f"{c.name} || '#'", "varchar": f"{c.name} || '#'",
+                             "date": f"{c.name} + 5000"}.get(c.kind, f"{c.name} + 100")
+                    vals.append(shift)
+                elif c.name in t.pk and c.kind in INT_KINDS and r.random() < 0.8:
+                    vals.append(f"{r.randint(1000, 2000)} + {r.randint(0, 5)}")
                 elif r.random() < 0.5 and src is t:
                     vals.append(c.name)
                 else:
@@ -416,7 +523,16 @@ class QueryGen:
                 sql += f" WHERE {g.gen('bool').sql}"
         else:
             sql = f"DELETE FROM {t.name}"
-            if r.random() < 0.85:
+            x = r.random()
+            if x < 0.2:
+                u = self.table()
+                pairs = [(a, b) for a in t.columns for b in u.columns
+                         if family(a.kind) == family(b.kind) and family(a.kind) != "bool"]
+                if pairs:
+                    a, b = r.choice(pairs)
+                    sql += f" WHERE {a.name} {r.choice(['', 'NOT '])}IN (SELECT {b.name} " \
+                           f"FROM {u.name})"
+            elif x < 0.9:
                 sql += f" WHERE {g.gen('bool').sql}"
         if r.random() < 0.4:
             if r.random() < 0.5:
@@ -443,7 +559,6 @@ class QueryGen:
             f"SELECT {c} FROM {t.name} WHERE",
             f"SELECT {c} FROM {t.name} WHERE {c} =",
             f"SELEC {c} FROM {t.name}",
-            f"SELECT {c},, {c} FROM {t.name}",
             f"SELECT {c} FROM {t.name} ORDER BY 9",
             f"SELECT {c}, count(*) FROM {t.name}",
             f"SELECT {c} FROM {t.name} WHERE count(*) > 1",
@@ -475,5 +590,5 @@ class QueryGen:
         return Case(sql)
 
 
-def gen_case(schema: Schema, r: random.Random) -> Case:
-    return QueryGen(schema, r).case()
+def gen_case(schema: Schema, r: random.Random, pending: bool = False) -> Case:
+    return QueryGen(schema, r, pending).case()

@@ -40,6 +40,8 @@ _MINMAX = {t.oid for t in (r.INT2, r.INT4, r.INT8, r.FLOAT4, r.FLOAT8, r.NUMERIC
 
 
 def is_aggregate(e: exp.Expression) -> bool:
+    if isinstance(e, exp.Filter):  # agg(...) FILTER (WHERE ...)
+        return is_aggregate(e.this)
     if isinstance(e, _AGG_CLASSES):
         return True
     return isinstance(e, exp.Anonymous) and e.name.lower() in AGGREGATES

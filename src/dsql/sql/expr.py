@@ -395,6 +395,8 @@ class Compiler:
         conds: list[Fn] = []
         if operand is not None:
             op = self.compile(operand)
+            if op.type.oid == r.UNKNOWN.oid:  # PostgreSQL reads an untyped operand as text
+                op = self.coerce(op, r.TEXT, "CASE")
             for i in ifs:
                 conds.append(self.operator("=", [op, self.compile(i.this)]).fn)
         else:

@@ -34,7 +34,7 @@ from dsql.sql.errors import (
     InvalidColumnReference,
     UndefinedTable,
 )
-from dsql.sql.expr import Bound, Compiler
+from dsql.sql.expr import Bound, Compiler, function_parts
 from dsql.sql.functions import comparison
 from dsql.sql.plan import ExecContext, OutColumn, Outcome, Plan
 from dsql.sql.scope import Scope
@@ -426,7 +426,8 @@ def _order_limit_outer(b: Binder, node: exp.Expression, plan: QueryPlan) -> Quer
 
 
 def _uncast(e: exp.Expression) -> exp.Expression:
-    """PostgreSQL drops a no-op cast before it compares ORDER BY candidates; be lenient."""
+    """PostgreSQL drops a no-op cast before it compares ORDER BY candidates (x and
+    x::numeric are one candidate when x is numeric): compare without casts, plus the type."""
     while isinstance(e, exp.Cast):
         e = e.this
     return e
@@ -608,7 +609,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
         if isinstance(e, exp.Column) and not e.table:
             # an output column name wins over an input column (unlike in GROUP BY)
             names = [i for i, (nm, _) in enumerate(items) if nm == e.name]
-            if len({_uncast(items[i][1]).sql() for i in names}) > 1:
+            if len({(_uncast(items[i][1]).sql(), out_types[i]) for i in names}) > 1:
                 raise AmbiguousColumn(f'ORDER BY "{e.name}" is ambiguous')
             if names:
                 sort_keys.append((names[0], out_types[names[0]], o))
@@ -713,21 +714,47 @@ def _output_name(e: exp.Expression) -> str:
         return e.name
     if isinstance(e, exp.Cast):
         inner = _output_name(e.this)
-        if inner != "?column?":
+        arg = e.this
+        while isinstance(arg, exp.Paren):
+            arg = arg.this
+        # a cast keeps a real name (a column, a call); a constant's takes the type's name
+        if inner != "?column?" and not isinstance(arg, (exp.Cast, exp.Interval, exp.Literal)):
             return inner
         return e.to.sql(dialect="postgres").split("(")[0].lower().replace(
             "int", "int4") if False else _type_label(e)
+    if isinstance(e, exp.Connector):  # AND / OR are Func nodes in sqlglot
+        return "?column?"
+    if isinstance(e, exp.Case):
+        # PostgreSQL names a CASE after its ELSE when that has a real name (a column, a call)
+        d = e.args.get("default")
+        while isinstance(d, (exp.Paren, exp.Cast)):
+            d = d.this
+        if isinstance(d, (exp.Column, exp.Func, exp.Case)):
+            inner = _output_name(d)
+            if inner != "?column?":
+                return inner
+        return "case"
+    if isinstance(e, exp.Filter):  # count(*) FILTER (WHERE ...)
+        return _output_name(e.this)
+    if isinstance(e, exp.Subquery) and isinstance(e.this, exp.Select) and \
+            len(e.this.expressions) == 1:  # a scalar subquery: its column's name
+        return _output_name(e.this.expressions[0])
     if isinstance(e, exp.Func):
         if isinstance(e, exp.Anonymous):
             return e.name.lower()
         n = e.sql_name().lower()
+        if isinstance(e, (exp.Pad, exp.Initcap, exp.Hex, exp.TimeToStr, exp.TimestampTrunc,
+                          exp.Trim, exp.Log, exp.StrPosition)):
+            n = function_parts(e)[0]  # the PostgreSQL name behind sqlglot's node
         return {"logical_and": "bool_and", "logical_or": "bool_or", "group_concat":
                 "string_agg", "currenttimestamp": "current_timestamp",
                 "current_timestamp": "now"}.get(n, n)
-    if isinstance(e, exp.Case):
-        return "case"
     if isinstance(e, exp.Paren):
         return _output_name(e.this)
+    if isinstance(e, exp.Interval):  # INTERVAL '1 day' is a typed literal
+        return "interval"
+    if isinstance(e, exp.IntDiv):  # div(a, b)
+        return "div"
     return "?column?"
 
 
