@@ -65,9 +65,22 @@ CASES = [
           "ON CONFLICT (k) DO UPDATE SET w = EXCLUDED.w",
           "PostgreSQL: 21000 (ON CONFLICT DO UPDATE command cannot affect row a second time); "
           "dsql updates the row twice (dml.py)", dml=True),
-    known("SELECT substr(v, 2), mod(k, 2) FROM kt",
-          "column names: sqlglot reads substr() as substring() and mod() as %, so dsql names "
-          "the columns substring and ?column? (PostgreSQL: substr, mod)"),
+    known("SELECT substr(v, 2), mod(k, 2), char_length(v), position('a' in v) FROM kt",
+          "column names: sqlglot reads substr() as substring(), mod() as %, char_length() as "
+          "length() and position() as strpos(), so dsql names the columns substring, "
+          "?column?, length, strpos (PostgreSQL: substr, mod, char_length, position)"),
+    known("SELECT * FROM kt JOIN ku USING (k) ORDER BY k", "JOIN ... USING: PostgreSQL "
+          "merges the USING column (5 columns); dsql keeps both copies (6) (select.py _join)",
+          ordered=True),
+    known("SELECT k, count(*) FROM kt LEFT JOIN ku USING (k) GROUP BY k ORDER BY k",
+          "JOIN ... USING: the merged column k is unambiguous in PostgreSQL; dsql 42702",
+          ordered=True),
+    known("SELECT * FROM kt FULL JOIN ku USING (k) ORDER BY k",
+          "FULL JOIN ... USING: PostgreSQL's k is COALESCE(kt.k, ku.k); dsql shows both",
+          ordered=True),
+    known("SELECT * FROM kt NATURAL JOIN ku",
+          "NATURAL JOIN: dsql ignores NATURAL (a cross join with all columns); PostgreSQL "
+          "joins on the common column k"),
     # -- open: not implemented yet (the SQL helpers are adding them) ---------------------------
     known("SELECT k FROM kt o WHERE EXISTS (SELECT 1 FROM ku i WHERE i.k = o.k)",
           "correlated subqueries: dsql 42P01 missing FROM-clause entry"),

@@ -484,7 +484,7 @@ class ExprGen:
         if x < 0.65:
             t = self.gen("text", depth)
             f = r.choice([f"strpos({t.sql}, {quote(r.choice(['a', 'b', ' ', '']))})",
-                          f"ascii({t.sql})", f"char_length({t.sql})", f"octet_length({t.sql})"])
+                          f"ascii({t.sql})", f"octet_length({t.sql})"])
             return E(f, "int4", t.risky)
         if x < 0.75:
             c = [c for c in self.cols("time")]

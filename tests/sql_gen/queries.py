@@ -24,7 +24,7 @@ SHAPES = [("select", 22), ("join", 13), ("group", 15), ("subquery", 10), ("setop
           ("derived", 5), ("from_fn", 3), ("dml", 15), ("reject", 9)]
 # Shapes dsql does not support yet (correlated subqueries, WITH): generated only when
 # DSQL_DIFF_PENDING=1, so that the day they land they are compared too.
-PENDING_SHAPES = [("correlated", 8), ("cte", 5)]
+PENDING_SHAPES = [("correlated", 8), ("cte", 5), ("using", 4)]
 
 
 def refs(t: Table, alias: str | None = None) -> list[Ref]:
@@ -374,6 +374,19 @@ class QueryGen:
             a2, b2 = r.choice(pairs)
             where = f" WHERE {a2.sql} IN (SELECT {b2.sql} FROM {u.name} i WHERE {corr})"
         sql = f"SELECT {render_items(items, names, r)}{extra} FROM {t.name} o{where}"
+        return Case(sql)
+
+    def _using(self) -> Case:
+        """JOIN ... USING on the key column both tables have (pending in dsql)."""
+        r = self.r
+        t1, t2 = self.table(), self.table()
+        kind = r.choice(["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"])
+        if family(t1.column("k0").kind) != family(t2.column("k0").kind):
+            return self._join()
+        sel = r.choice(["*", "k0", "k0, count(*)"])
+        sql = f"SELECT {sel} FROM {t1.name} a {kind} {t2.name} b USING (k0)"
+        if "count" in sel:
+            sql += " GROUP BY k0"
         return Case(sql)
 
     def _cte(self) -> Case:

@@ -153,9 +153,10 @@ def _tie_key(types: tuple[int, ...]) -> Callable[[tuple[str | None, ...]], tuple
 
 def _norm_numeric(v: str) -> Any:
     try:
-        return Decimal(v)
+        d = Decimal(v)
     except InvalidOperation:
         return v
+    return v if d.is_nan() else d
 
 
 def _norm_float(v: str) -> Any:
