@@ -136,3 +136,32 @@ def test_comparison_rules() -> None:
     assert same(Case("q"), Outcome(sqlstate="22012"), Outcome(sqlstate="22012"), False)
     assert not same(Case("q"), Outcome(sqlstate="22012"), Outcome(sqlstate="22003"), False)
     assert not same(Case("q"), out(("1",), types=(23,)), out(("1",), types=(20,)), False)
+
+
+TO_CHAR_FORMATS = ["999", "999D99", "FM999990.00", "S9999", "0000", "9.99EEEE", "FM9999",
+                   "9,999.9", "99MI", "PL99", "SG99", "999PR", "FM9.9", "00.00", "9990",
+                   "FM0.999", "99V9", "9999S", "FM999.999", "990.0", "FM90.99", ".99",
+                   "9G999D9", "FM9,999", '"n="999']
+TO_CHAR_VALUES = ["0", "0.5", "-0.5", "5", "-5", "12.345", "-1234.5", "123456", "0.005",
+                  "-0.004", "1.005", "-12.5", "99.995", "7"]
+
+
+def test_to_char_numbers_agree(postgres_server: PostgresServer) -> None:
+    """to_char(number, template) on the usual templates, for int4/int8/numeric/float8."""
+    pg, mine = PgSide(postgres_server.dsn), DsqlSide()
+    r = random.Random(f"{SEEDS[0]}:to_char")
+    diffs = []
+    try:
+        for f in TO_CHAR_FORMATS:
+            for v in r.sample(TO_CHAR_VALUES, 6):
+                for cast in ("numeric", "int4", "float8", "int8"):
+                    if cast.startswith("int") and "." in v:
+                        continue
+                    case = Case(f"SELECT to_char({v}::{cast}, '{f}')")
+                    d = compare(case, run_case(pg, case), run_case(mine, case))
+                    if d is not None:
+                        diffs.append(f"{case.sql}\n  {d}")
+    finally:
+        pg.close()
+        mine.close()
+    assert not diffs, f"{len(diffs)} differ:\n" + "\n".join(diffs[:SHOW_MAX])

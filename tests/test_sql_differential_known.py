@@ -88,8 +88,6 @@ CASES = [
           "correlated scalar subqueries: dsql 42P01"),
     known("WITH w AS (SELECT k, v FROM kt) SELECT * FROM w",
           "WITH: dsql 42P01 relation \"w\" does not exist"),
-    known("SELECT to_char(n, 'FM999990.00'), to_char(k, '0000') FROM kt",
-          "to_char for numbers is not implemented (timestamps only): 42883"),
     # -- fixed (kept as regression tests) --------------------------------------------------------
     known("SELECT string_agg(v, ',' ORDER BY v DESC), count(*) FILTER (WHERE n > 0) FROM kt"),
     known("SELECT k, (SELECT max(k) FROM ku) FROM kt ORDER BY k", ordered=True),
@@ -114,6 +112,7 @@ CASES = [
     known("SELECT format('%s|%L|%I|%-3s|', v, v, v, k), div(k, 2), to_hex(k), log10(k + 9) "
           "FROM kt WHERE v IS NOT NULL"),
     known("SELECT to_char(d, 'DD Mon YYYY') FROM kt"),
+    known("SELECT to_char(n, 'FM999990.00'), to_char(k, '0000'), to_char(s, 'S9G999') FROM kt"),
     known("SELECT E'a\\tb'"),
     known("SELECT CASE NULL WHEN 1 THEN 'x' END"),
     known("SELECT CASE WHEN k > 1 THEN v ELSE upper(v) END, k > 1 AND k < 3, INTERVAL '1 day' "

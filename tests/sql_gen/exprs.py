@@ -530,6 +530,12 @@ class ExprGen:
             if n.kind in INT_KINDS:
                 return E(f"to_hex({n.sql})", "text", n.risky)
             return E(f"chr(65 + abs({r.randint(0, 25)}))", "text")
+        if x < 0.65:
+            n = self.gen("num", depth)
+            if n.kind in INT_KINDS or n.kind == "numeric":  # floats may be NaN: not here
+                fmt = r.choice(["999D99", "FM999990.00", "S9999", "0000", "9.99EEEE",
+                                "FM9999", "9G999", "99MI"])
+                return E(f"to_char({n.sql}, {quote(fmt)})", "text", n.risky)
         if x < 0.75:
             cs = [c for c in self.cols("time")]
             if cs:

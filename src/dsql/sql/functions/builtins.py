@@ -18,7 +18,7 @@ from dsql.sql.functions import format as fmt
 from dsql.sql.functions import json as fjson
 from dsql.sql.functions import math as fmath
 from dsql.sql.functions import string as fstr
-from dsql.sql.functions import to_char
+from dsql.sql.functions import to_char, to_char_num
 from dsql.sql.functions.catalog import (
     ANY,
     ANYNONARRAY,
@@ -421,6 +421,8 @@ fn("justify_interval", (IV,), IV, interval.justify_interval)
 fn("to_char", (TS, T), T, to_char.to_char_timestamp)
 fn("to_char", (TSZ, T), T, to_char.to_char_timestamptz, needs_ctx=True)
 fn("to_char", (IV, T), T, to_char.to_char_interval)
+for _t in (I4, I8, N, F4, F8):
+    fn("to_char", (_t, T), T, to_char_num.to_char_number)
 fn("timezone", (T, TS), TSZ, lambda z, ts: fdt.timestamp_at_zone(ts, z))
 fn("timezone", (T, TSZ), TS, lambda z, ts: fdt.timestamptz_at_zone(ts, z))
 fn("to_timestamp", (F8,), TSZ, fdt.to_timestamp)
