@@ -47,6 +47,9 @@ CASES = [
     known("SELECT date_part('day', d), extract(day FROM d) FROM kt ORDER BY k",
           "sqlglot turns date_part() into extract(): dsql answers numeric, PostgreSQL "
           "date_part gives double precision (same text here, other type OID)"),
+    known("SELECT upper(to_hex(k + 10)) FROM kt",
+          "sqlglot folds upper(to_hex(x)) into its Hex node, which is to_hex(x): dsql prints "
+          "'b', PostgreSQL 'B'"),
     # -- open: planner / executor (select.py, dml.py) --------------------------------------------
     known("SELECT kt.k FROM kt, ku JOIN kt c ON kt.k = c.k",
           "after a comma only the right-hand item is visible to ON: PostgreSQL 42P01 "

@@ -528,7 +528,8 @@ class ExprGen:
         if x < 0.5:
             n = self.gen("num", depth)
             if n.kind in INT_KINDS:
-                return E(f"to_hex({n.sql})", "text", n.risky)
+                # inside concat(): sqlglot folds upper(to_hex(x)) into to_hex(x) (recorded)
+                return E(f"concat('', to_hex({n.sql}))", "text", n.risky)
             return E(f"chr(65 + abs({r.randint(0, 25)}))", "text")
         if x < 0.65:
             n = self.gen("num", depth)

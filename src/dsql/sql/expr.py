@@ -547,7 +547,7 @@ def function_parts(e: exp.Func) -> tuple[str, list[exp.Expression]]:
             a for a in (e.this, e.expression, e.args.get("fill_pattern")) if a is not None]
     if isinstance(e, exp.Initcap):  # sqlglot adds its default delimiters as an argument
         return "initcap", [e.this]
-    if isinstance(e, exp.Hex):  # to_hex(n)
+    if isinstance(e, (exp.Hex, exp.LowerHex)):  # to_hex(n); lower(to_hex(n)) is the same
         return "to_hex", [e.this]
     if isinstance(e, exp.Log) and e.expression is not None and \
             isinstance(e.this, exp.Literal) and e.this.this == "10":
