@@ -1,6 +1,7 @@
 """Aggregation: GROUP BY keys, aggregate functions (count, sum, avg, min, max, bool_and/or,
-string_agg, with DISTINCT and FILTER), and the binder that rewrites the expressions above a
-GROUP BY (select list, HAVING, ORDER BY) to read group keys and aggregate results.
+string_agg, with DISTINCT, FILTER and an ORDER BY inside the call), and the binder that
+rewrites the expressions above a GROUP BY (select list, HAVING, ORDER BY) to read group keys
+and aggregate results.
 
 The aggregated row is (group key values..., aggregate results...). Result types follow
 PostgreSQL: count -> bigint; sum(int2/int4) -> bigint, sum(int8/numeric) -> numeric;
@@ -16,8 +17,13 @@ from typing import Any
 
 from sqlglot import exp
 
-from dsql.errors import FeatureNotSupported, NumericValueOutOfRange, UndefinedFunction
-from dsql.sql.errors import GroupingError
+from dsql.errors import (
+    AmbiguousFunction,
+    FeatureNotSupported,
+    NumericValueOutOfRange,
+    UndefinedFunction,
+)
+from dsql.sql.errors import GroupingError, InvalidColumnReference
 from dsql.sql.expr import Bound, Compiler, function_parts
 from dsql.sql.functions import catalog, comparison
 from dsql.sql.types import registry as r
@@ -28,16 +34,28 @@ AGGREGATES = {"count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every
 _AGG_CLASSES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.LogicalAnd, exp.LogicalOr,
                 exp.GroupConcat)
 _INT = {r.INT2.oid, r.INT4.oid, r.INT8.oid}
+# the types PostgreSQL declares min and max for (arrays aside)
+_MINMAX = {t.oid for t in (r.INT2, r.INT4, r.INT8, r.FLOAT4, r.FLOAT8, r.NUMERIC, r.TEXT,
+                           r.BPCHAR, r.DATE, r.TIME, r.TIMESTAMP, r.TIMESTAMPTZ, r.INTERVAL)}
 
 
 def is_aggregate(e: exp.Expression) -> bool:
+    if isinstance(e, exp.Filter):  # agg(...) FILTER (WHERE ...)
+        return is_aggregate(e.this)
     if isinstance(e, _AGG_CLASSES):
         return True
     return isinstance(e, exp.Anonymous) and e.name.lower() in AGGREGATES
 
 
 def contains_aggregate(e: exp.Expression) -> bool:
-    return any(is_aggregate(n) for n in e.walk() if isinstance(n, exp.Expression))
+    """Whether `e` calls an aggregate of this query level (a subquery's own aggregates, as in
+    `(SELECT max(x) FROM t)`, belong to the subquery)."""
+    return any(is_aggregate(n) for n in e.walk(prune=_is_subquery)
+               if isinstance(n, exp.Expression))
+
+
+def _is_subquery(n: exp.Expression) -> bool:
+    return isinstance(n, (exp.Subquery, exp.Select, exp.SetOperation))
 
 
 @dataclass
@@ -48,6 +66,14 @@ class AggSpec:
     result: SqlType
     make: Callable[[], Any]  # -> accumulator with step(*values) and final()
     filter: Bound | None = None
+    # ORDER BY inside the call: (key, descending, nulls first), applied before the steps
+    order: list[tuple[Bound, bool, bool]] = field(default_factory=list)
+
+    def accumulator(self) -> Any:
+        if not self.order:
+            return self.make()
+        return _Ordered(self.make(), len(self.args),
+                        [(k.type.sort_key, d, nf) for k, d, nf in self.order])
 
 
 class _Count:
@@ -151,6 +177,42 @@ class _StringAgg:
         return "".join(out)
 
 
+class _Ordered:
+    """An aggregate call with ORDER BY: buffers (arguments..., keys...) per group and feeds
+    the inner accumulator in key order when the group is complete (PostgreSQL sorts the
+    group's input the same way). The buffer is bounded by the group's row count."""
+
+    __slots__ = ("buf", "inner", "keys", "nargs")
+
+    def __init__(self, inner: Any, nargs: int,
+                 keys: list[tuple[Callable[[Any], Any] | None, bool, bool]]) -> None:
+        assert keys, "an ordered aggregate needs a key"
+        self.inner, self.nargs, self.keys = inner, nargs, keys
+        self.buf: list[tuple[Any, ...]] = []
+
+    def step(self, *vals: Any) -> None:
+        assert len(vals) == self.nargs + len(self.keys)
+        self.buf.append(vals)
+
+    def final(self) -> Any:
+        rows = self.buf
+        for i in reversed(range(len(self.keys))):
+            sk, desc, nulls_first = self.keys[i]
+            j = self.nargs + i
+            nr = 1 if nulls_first == desc else 0
+
+            def key(v: tuple[Any, ...], j: int = j, sk: Any = sk, nr: int = nr
+                    ) -> tuple[int, Any]:
+                x = v[j]
+                if x is None:
+                    return (nr, None)
+                return (1 - nr, x if sk is None else sk(x))
+            rows.sort(key=key, reverse=desc)
+        for v in rows:
+            self.inner.step(*v[:self.nargs])
+        return self.inner.final()
+
+
 def make_spec(name: str, args: list[Bound], distinct: bool, compiler: Compiler) -> AggSpec:
     ctx = compiler.ctx
     if name == "count":
@@ -159,9 +221,15 @@ def make_spec(name: str, args: list[Bound], distinct: bool, compiler: Compiler) 
         raise UndefinedFunction(f"function {name}() does not exist")
     t = args[0].type
     if t.oid == r.UNKNOWN.oid:
+        if name in ("sum", "avg"):  # several candidates, none preferred for a string literal
+            raise AmbiguousFunction(f"function {name}(unknown) is not unique")
         args[0] = compiler.coerce(args[0], r.TEXT, name)
         t = r.TEXT
     if name in ("min", "max"):
+        if t.oid == r.VARCHAR.oid:
+            t = r.TEXT  # PostgreSQL has no min(varchar): min(text) applies, giving text
+        elif t.oid not in _MINMAX and t.category != "A":
+            raise UndefinedFunction(f"function {name}({r.format_type(t.base)}) does not exist")
         cmp = comparison.compare_fn(t.base)
         if name == "min":
             return AggSpec(name, args, distinct, t.base,
@@ -234,8 +302,17 @@ class GroupBinder:
     def _spec(self, e: exp.Expression) -> AggSpec:
         filt = None
         if isinstance(e, exp.Filter):
-            raise FeatureNotSupported("FILTER is not supported")
+            cond = e.expression.this if isinstance(e.expression, exp.Where) else e.expression
+            if contains_aggregate(cond):
+                raise GroupingError("aggregate functions are not allowed in FILTER")
+            filt = self.input_compiler.boolean(cond, "FILTER")
+            e = e.this
         name, raw = function_parts(e)  # type: ignore[arg-type]
+        order: list[exp.Ordered] = []
+        for i, a in enumerate(raw):
+            if isinstance(a, exp.Order):
+                order = list(a.expressions)
+                raw[i] = a.this
         name = {"logical_and": "bool_and", "logical_or": "bool_or",
                 "group_concat": "string_agg"}.get(name, name)
         distinct = False
@@ -243,17 +320,29 @@ class GroupBinder:
             distinct = True
             raw = list(raw[0].expressions)
         if isinstance(e, exp.GroupConcat) and e.args.get("separator") is not None:
-            raw = [e.this, e.args["separator"]]
-            if isinstance(e.this, exp.Distinct):
+            this = e.this.this if isinstance(e.this, exp.Order) else e.this
+            raw = [this, e.args["separator"]]
+            if isinstance(this, exp.Distinct):
                 distinct = True
-                raw = [*e.this.expressions, e.args["separator"]]
+                raw = [*this.expressions, e.args["separator"]]
         args = [] if (len(raw) == 1 and isinstance(raw[0], exp.Star)) else \
             [self.input_compiler.compile(a) for a in raw]
-        for a in raw:
+        for a in raw + [o.this for o in order]:
             if contains_aggregate(a):
                 raise GroupingError("aggregate function calls cannot be nested")
+        keys = []
+        for o in order:
+            desc = bool(o.args.get("desc"))
+            nf = o.args.get("nulls_first")
+            keys.append((self.input_compiler.compile(o.this), desc,
+                         desc if nf is None else bool(nf)))
+        if distinct and keys:
+            arg_sql = {a.sql() for a in raw}
+            if any(o.this.sql() not in arg_sql for o in order):
+                raise InvalidColumnReference("in an aggregate with DISTINCT, ORDER BY "
+                                             "expressions must appear in argument list")
         return AggSpec(**{**make_spec(name, args, distinct, self.input_compiler).__dict__,
-                          "filter": filt})
+                          "filter": filt, "order": keys})
 
 
 def aggregate_rows(rows: Iterable[Sequence[Any]], params: Sequence[Any],
@@ -263,28 +352,34 @@ def aggregate_rows(rows: Iterable[Sequence[Any]], params: Sequence[Any],
     key_fns = [k.fn for k in keys]
     gkeys = [k.type.group_key for k in keys]
     groups: dict[Any, tuple[tuple[Any, ...], list[Any], list[set[Any] | None]]] = {}
-    arg_fns = [[a.fn for a in s.args] for s in specs]
+    arg_fns = [[a.fn for a in s.args] + [k.fn for k, _, _ in s.order] for s in specs]
+    filters = [None if s.filter is None else s.filter.fn for s in specs]
+    nargs = [len(s.args) for s in specs]
     dgk = [[a.type.group_key for a in s.args] for s in specs]
     for row in rows:
         kv = tuple(f(row, params) for f in key_fns)
         hk = tuple(v if g is None or v is None else g(v) for v, g in zip(kv, gkeys, strict=True))
         g = groups.get(hk)
         if g is None:
-            g = (kv, [s.make() for s in specs], [set() if s.distinct else None for s in specs])
+            g = (kv, [s.accumulator() for s in specs],
+                 [set() if s.distinct else None for s in specs])
             groups[hk] = g
         accs, seen = g[1], g[2]
         for i, fns in enumerate(arg_fns):
+            flt = filters[i]
+            if flt is not None and flt(row, params) is not True:
+                continue
             vals = [f(row, params) for f in fns]
             sn = seen[i]
             if sn is not None:
                 dk = tuple(v if gk is None or v is None else gk(v)
-                           for v, gk in zip(vals, dgk[i], strict=True))
+                           for v, gk in zip(vals[:nargs[i]], dgk[i], strict=True))
                 if dk in sn:
                     continue
                 sn.add(dk)
             accs[i].step(*vals)
     if not groups and always_one:
-        yield tuple(s.make().final() for s in specs)
+        yield tuple(s.accumulator().final() for s in specs)
         return
     for kv, accs, _ in groups.values():
         yield kv + tuple(a.final() for a in accs)

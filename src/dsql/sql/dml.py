@@ -33,6 +33,7 @@ from dsql.sql.expr import Bound, Compiler
 from dsql.sql.plan import ExecContext, OutColumn, Outcome, Plan
 from dsql.sql.scope import Scope
 from dsql.sql.select import Binder, plan_query
+from dsql.sql.types import registry as ur
 
 Row = tuple[Any, ...]
 
@@ -266,12 +267,15 @@ def plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
         query = plan_query(b, src)
         if len(query.types) > len(positions):
             raise SqlSyntaxError("INSERT has more expressions than target columns")
+        # an untyped literal (SELECT NULL, SELECT '1') takes the column's type, as in VALUES
+        qtypes = [ur.UNKNOWN if u else t for t, u in zip(query.types, query.unknown,
+                                                         strict=True)]
         convs = []
-        for t, p in zip(query.types, positions, strict=False):
+        for t, p in zip(qtypes, positions, strict=False):
             c = table.columns[p]
             convs.append(_assign(comp, Bound(t, lambda row, p: None), c.type, c.name))
         qconv = [None if t == c.type else casts.cast_fn(t, c.type, comp.ctx, casts.ASSIGNMENT)
-                 for t, c in zip(query.types, [table.columns[p] for p in positions],
+                 for t, c in zip(qtypes, [table.columns[p] for p in positions],
                                  strict=False)]
     else:
         raise FeatureNotSupported("INSERT ... DEFAULT VALUES is not supported")

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 from sqlglot import exp
 
-from dsql.errors import DatatypeMismatch, FeatureNotSupported, SqlSyntaxError
+from dsql.errors import CannotCoerce, DatatypeMismatch, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import casts
-from dsql.sql.errors import UndefinedParameter
+from dsql.sql.errors import GroupingError, UndefinedParameter
 from dsql.sql.functions import catalog, comparison
 from dsql.sql.functions import string as fstr
 from dsql.sql.names import sqltype_of
@@ -102,6 +102,8 @@ class Compiler:
                 return Bound(r.BOOL, lambda row, p: None if (v := f(row, p)) is None else not v)
             return b
         if isinstance(e, exp.Func):
+            if self.agg is None and _is_aggregate_call(e):
+                raise GroupingError("aggregate functions are not allowed here")
             return self._function(e)
         raise FeatureNotSupported(f"expression {e.key.upper()} is not supported: {e.sql()}")
 
@@ -156,6 +158,7 @@ class Compiler:
     # -- operators ------------------------------------------------------------------------------
     def operator(self, symbol: str, args: list[Bound]) -> Bound:
         res = catalog.resolve_operator(symbol, [a.type for a in args])
+        self._check_literals(args, res.declared)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, args)
 
@@ -253,7 +256,11 @@ class Compiler:
             return self._subquery(e)
         a = self.compile(e.this)
         items = [self.compile(x) for x in e.expressions]
-        common = comparison.select_common_type([a.type] + [i.type for i in items], "IN")
+        try:
+            common = comparison.select_common_type([a.type] + [i.type for i in items], "IN")
+        except (DatatypeMismatch, CannotCoerce):
+            # PostgreSQL then falls back to x = item1 OR x = item2 ... (42883 if no operator)
+            return self._in_ors(a, items)
         a = self.coerce(a, common, "IN")
         items = [self.coerce(i, common, "IN") for i in items]
         eq = catalog.resolve_operator("=", [common, common]).bind(self.ctx)
@@ -288,10 +295,41 @@ class Compiler:
             return None if saw_null else False
         return Bound(r.BOOL, f)
 
+    def _in_ors(self, a: Bound, items: list[Bound]) -> Bound:
+        eqs = [self.operator("=", [a, i]).fn for i in items]
+
+        def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
+            saw_null = False
+            for g in eqs:
+                v = g(row, p)
+                if v is True:
+                    return True
+                saw_null |= v is None
+            return None if saw_null else False
+        return Bound(r.BOOL, f)
+
     def _between(self, e: exp.Between) -> Bound:
-        x = e.this
-        lo = self.operator(">=", [self.compile(x), self.compile(e.args["low"])])
-        hi = self.operator("<=", [self.compile(x), self.compile(e.args["high"])])
+        x, low, high = e.this, e.args["low"], e.args["high"]
+        plain = self._between_fn(x, low, high)
+        if not e.args.get("symmetric"):
+            return Bound(r.BOOL, plain)
+        # BETWEEN SYMMETRIC: (x BETWEEN low AND high) OR (x BETWEEN high AND low)
+        swapped = self._between_fn(x, high, low)
+
+        def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
+            a = plain(row, p)
+            if a is True:
+                return True
+            b = swapped(row, p)
+            if b is True:
+                return True
+            return None if a is None or b is None else False
+        return Bound(r.BOOL, f)
+
+    def _between_fn(self, x: exp.Expression, low: exp.Expression, high: exp.Expression
+                    ) -> Fn:
+        lo = self.operator(">=", [self.compile(x), self.compile(low)])
+        hi = self.operator("<=", [self.compile(x), self.compile(high)])
         fl, fh = lo.fn, hi.fn
 
         def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
@@ -302,7 +340,7 @@ class Compiler:
             if b is False:
                 return False
             return None if a is None or b is None else True
-        return Bound(r.BOOL, f)
+        return f
 
     def _like(self, e: exp.Expression) -> Bound:
         escape = "\\"
@@ -357,6 +395,8 @@ class Compiler:
         conds: list[Fn] = []
         if operand is not None:
             op = self.compile(operand)
+            if op.type.oid == r.UNKNOWN.oid:  # PostgreSQL reads an untyped operand as text
+                op = self.coerce(op, r.TEXT, "CASE")
             for i in ifs:
                 conds.append(self.operator("=", [op, self.compile(i.this)]).fn)
         else:
@@ -364,9 +404,10 @@ class Compiler:
         vals = [self.compile(i.args["true"]) for i in ifs]
         default = e.args.get("default")
         vals.append(self.compile(default) if default is not None else const(r.UNKNOWN, None))
-        t, fns = self._common(vals, "CASE")
-        pairs = list(zip(conds, fns[:-1], strict=True))
-        dflt = fns[-1]
+        # PostgreSQL resolves the ELSE result first (it decides varchar vs text)
+        t, fns = self._common([vals[-1], *vals[:-1]], "CASE")
+        pairs = list(zip(conds, fns[1:], strict=True))
+        dflt = fns[0]
 
         def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
             for c, v in pairs:
@@ -389,13 +430,22 @@ class Compiler:
 
     def _nullif(self, e: exp.Nullif) -> Bound:
         a, b = self.compile(e.this), self.compile(e.expression)
-        eq = catalog.resolve_operator("=", [a.type, b.type]).bind(self.ctx)
+        resolved = catalog.resolve_operator("=", [a.type, b.type])
+        eq = resolved.bind(self.ctx)
         fa, fb = a.fn, b.fn
         t = a.type if a.type.oid != r.UNKNOWN.oid else r.TEXT
+        # PostgreSQL returns the = operator's left input: NULLIF(int4, float8) is float8
+        left = resolved.declared[0]
+        conv: Callable[[Any], Any] | None = None
+        if left.oid != a.type.oid and left.category != "P":
+            conv = casts.cast_fn(a.type, left, self.ctx, casts.IMPLICIT)
+            t = left
 
         def f(row: Sequence[Any], p: Sequence[Any]) -> Any:
             x = fa(row, p)
-            return None if x is not None and eq(x, fb(row, p)) else x
+            if x is None or eq(x, fb(row, p)):
+                return None
+            return x if conv is None else conv(x)
         return Bound(t, f)
 
     def _greatest(self, e: exp.Expression) -> Bound:
@@ -416,6 +466,15 @@ class Compiler:
         return Bound(t, f)
 
     # -- functions ------------------------------------------------------------------------------
+    def _check_literals(self, args: list[Bound], declared: Sequence[SqlType]) -> None:
+        """PostgreSQL reads a string literal given for a typed parameter while it parses the
+        statement ('x' + n fails with 22P02 even if no row is read); the call itself still
+        converts per row."""
+        for a, d in zip(args, declared, strict=False):
+            if a.const and a.value is not None and a.type.oid == r.UNKNOWN.oid and \
+                    d.category != "P" and d.oid != r.UNKNOWN.oid:
+                casts.cast_fn(r.UNKNOWN, d, self.ctx, casts.IMPLICIT)(a.value)
+
     def _function(self, e: exp.Func) -> Bound:
         name, args = function_parts(e)
         if self.session is not None and not args:
@@ -426,6 +485,7 @@ class Compiler:
             self.volatile = True
         bound = [self.compile(a) for a in args]
         res = catalog.resolve_function(name, [b.type for b in bound])
+        self._check_literals(bound, res.declared)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, bound, fold=name not in VOLATILE
                            and name not in TIME_FUNCTIONS)
@@ -450,6 +510,21 @@ def number_literal(text: str) -> Bound:
     return const(r.NUMERIC, numeric.numeric_in(text))
 
 
+def _is_aggregate_call(e: exp.Func) -> bool:
+    from dsql.sql.aggregate import is_aggregate  # aggregate.py imports this module
+
+    return is_aggregate(e)
+
+
+def _to_char_template(strftime: str) -> str:
+    from sqlglot.dialects.postgres import Postgres
+    from sqlglot.time import format_time
+
+    out = format_time(strftime, Postgres.INVERSE_TIME_MAPPING, Postgres.INVERSE_TIME_TRIE)
+    assert out is not None
+    return out
+
+
 def function_parts(e: exp.Func) -> tuple[str, list[exp.Expression]]:
     """PostgreSQL's name and the argument expressions of a sqlglot function node."""
     if isinstance(e, exp.Anonymous):
@@ -462,8 +537,28 @@ def function_parts(e: exp.Func) -> tuple[str, list[exp.Expression]]:
     if isinstance(e, exp.Substring):
         return "substring", [a for a in (e.this, e.args.get("start"), e.args.get("length"))
                              if a is not None]
-    if isinstance(e, exp.DateTrunc):
-        return "date_trunc", [exp.Literal.string(e.args["unit"].name.lower()), e.this]
+    if isinstance(e, (exp.DateTrunc, exp.TimestampTrunc)):
+        unit = e.args["unit"]
+        if not isinstance(unit, exp.Literal):  # sqlglot turns 'week' into Var(WEEK)
+            unit = exp.Literal.string(unit.name.lower())
+        return "date_trunc", [unit, e.this]
+    if isinstance(e, exp.Pad):  # sqlglot's one node for lpad and rpad
+        return ("lpad" if e.args.get("is_left") else "rpad"), [
+            a for a in (e.this, e.expression, e.args.get("fill_pattern")) if a is not None]
+    if isinstance(e, exp.Initcap):  # sqlglot adds its default delimiters as an argument
+        return "initcap", [e.this]
+    if isinstance(e, (exp.Hex, exp.LowerHex)):  # to_hex(n); lower(to_hex(n)) is the same
+        return "to_hex", [e.this]
+    if isinstance(e, exp.Log) and e.expression is not None and \
+            isinstance(e.this, exp.Literal) and e.this.this == "10":
+        # sqlglot reads log10(x) as log(10, x); PostgreSQL's log10 is log(x), base 10
+        return "log10", [e.expression]
+    if isinstance(e, exp.TimeToStr):
+        # sqlglot rewrote to_char's template into strftime codes; write it back
+        fmt = e.args["format"]
+        if isinstance(fmt, exp.Literal) and fmt.is_string:
+            fmt = exp.Literal.string(_to_char_template(fmt.this))
+        return "to_char", [e.this, fmt]
     if isinstance(e, exp.StrPosition):
         return "strpos", [e.this, e.args["substr"]]
     if isinstance(e, exp.Trim):
@@ -489,6 +584,9 @@ def function_parts(e: exp.Func) -> tuple[str, list[exp.Expression]]:
 _HANDLERS: dict[type, Callable[[Compiler, Any], Bound]] = {
     exp.Column: Compiler._column,
     exp.Literal: Compiler._literal,
+    exp.ByteString: lambda c, e: const(r.UNKNOWN, e.this),  # E'...' (sqlglot unescaped it)
+    exp.IntDiv: lambda c, e: c._function(exp.Anonymous(this="div",
+                                                       expressions=[e.this, e.expression])),
     exp.Null: lambda c, e: const(r.UNKNOWN, None),
     exp.Boolean: lambda c, e: const(r.BOOL, bool(e.this)),
     exp.Parameter: Compiler._param,

@@ -18,12 +18,23 @@ from sqlglot import exp
 from dsql.adjudicator import Kind
 from dsql.catalog.layout import IndexCodec, TableCodec
 from dsql.catalog.objects import Catalog, Table
-from dsql.errors import DatatypeMismatch, FeatureNotSupported
+from dsql.errors import (
+    DataException,
+    DatatypeMismatch,
+    FeatureNotSupported,
+    SqlSyntaxError,
+    SyntaxErrorOrAccessRuleViolation,
+)
 from dsql.sql import casts
 from dsql.sql.access import NO_MATCH, Access, PointGet, choose_access, conjuncts
 from dsql.sql.aggregate import GroupBinder, aggregate_rows, contains_aggregate
-from dsql.sql.errors import CardinalityViolation, InvalidColumnReference, UndefinedTable
-from dsql.sql.expr import Bound, Compiler
+from dsql.sql.errors import (
+    AmbiguousColumn,
+    CardinalityViolation,
+    InvalidColumnReference,
+    UndefinedTable,
+)
+from dsql.sql.expr import Bound, Compiler, function_parts
 from dsql.sql.functions import comparison
 from dsql.sql.plan import ExecContext, OutColumn, Outcome, Plan
 from dsql.sql.scope import Scope
@@ -218,6 +229,10 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
     kind = (j.kind or "").upper()
     scope = Scope()
     scope.extend(left.scope)
+    for name in right.scope.relations:
+        if name and name in left.scope.relations:
+            raise SyntaxErrorOrAccessRuleViolation(  # duplicate_alias
+                f'table name "{name}" specified more than once', sqlstate="42712")
     scope.extend(right.scope)
     on = j.args.get("on")
     using = j.args.get("using")
@@ -308,8 +323,12 @@ class QueryPlan:
     """A bound query: output columns and types, and a row generator."""
 
     def __init__(self, columns: list[OutColumn], types: list[r.SqlType],
-                 rows: Callable[[ExecContext], list[Row]]) -> None:
+                 rows: Callable[[ExecContext], list[Row]],
+                 unknown: list[bool] | None = None) -> None:
         self.columns, self.types, self.rows = columns, types, rows
+        # columns that are untyped literals (shown as text): a set operation gives them the
+        # other side's type, as PostgreSQL does for SELECT 1 UNION SELECT NULL
+        self.unknown = unknown if unknown is not None else [False] * len(types)
 
 
 def plan_query(b: Binder, node: exp.Expression) -> QueryPlan:
@@ -329,15 +348,18 @@ def plan_query(b: Binder, node: exp.Expression) -> QueryPlan:
 
 def plan_setop(b: Binder, node: exp.Expression) -> QueryPlan:
     left, right = plan_query(b, node.this), plan_query(b, node.expression)
-    if len(left.types) != len(right.types):
-        raise FeatureNotSupported("each UNION query must have the same number of columns")
     label = {exp.Union: "UNION", exp.Intersect: "INTERSECT", exp.Except: "EXCEPT"}[type(node)]
+    if len(left.types) != len(right.types):
+        raise SqlSyntaxError(f"each {label} query must have the same number of columns")
     types = []
-    for lt, rt in zip(left.types, right.types, strict=True):
+    sides = [[r.UNKNOWN if u else t for t, u in zip(side.types, side.unknown, strict=True)]
+             for side in (left, right)]
+    for lt, rt in zip(*sides, strict=True):
         t = comparison.select_common_type([lt, rt], label)
         types.append(r.TEXT if t.oid == r.UNKNOWN.oid else t)
-    convs = [[None if s.oid == t.oid else casts.cast_fn(s, t, b.compiler.ctx, casts.IMPLICIT)
-              for s, t in zip(side.types, types, strict=True)] for side in (left, right)]
+    convs = [[None if s.oid == t.oid or (s.oid == r.UNKNOWN.oid and t.oid == r.TEXT.oid)
+              else casts.cast_fn(s, t, b.compiler.ctx, casts.IMPLICIT)
+              for s, t in zip(side, types, strict=True)] for side in sides]
     distinct = bool(node.args.get("distinct", True))
     gks = [t.group_key for t in types]
 
@@ -387,8 +409,16 @@ def _order_limit_outer(b: Binder, node: exp.Expression, plan: QueryPlan) -> Quer
     scope = Scope()
     scope.add_relation("", [(c.name, t) for c, t in zip(plan.columns, plan.types, strict=True)])
     comp = b.compiler.with_scope(scope)
-    keys = [(comp.compile(_ordinal(o.this, plan.columns)), o) for o in
-            (order.expressions if order is not None else [])]
+    keys = []
+    for o in (order.expressions if order is not None else []):
+        n = _position(o.this, "ORDER BY")
+        if n is None:
+            keys.append((comp.compile(o.this), o))
+            continue
+        if not 1 <= n <= len(plan.columns):
+            raise InvalidColumnReference(f"ORDER BY position {n} is not in select list")
+        # by position, not by name: set operations often repeat "?column?"
+        keys.append((Bound(plan.types[n - 1], lambda row, p, i=n - 1: row[i]), o))
     lim, off = _limit_fns(b, limit, offset)
     inner = plan.rows
 
@@ -396,16 +426,40 @@ def _order_limit_outer(b: Binder, node: exp.Expression, plan: QueryPlan) -> Quer
         rows = inner(ec)
         rows = _sort(rows, [(k.fn, k.type, o) for k, o in keys], ec.params)
         return _slice(rows, lim, off, ec.params)
-    return QueryPlan(plan.columns, plan.types, run)
+    return QueryPlan(plan.columns, plan.types, run, plan.unknown)
 
 
-def _ordinal(e: exp.Expression, cols: list[OutColumn]) -> exp.Expression:
-    if isinstance(e, exp.Literal) and not e.is_string:
-        n = int(e.this)
-        if not 1 <= n <= len(cols):
-            raise InvalidColumnReference(f"ORDER BY position {n} is not in select list")
-        return exp.column(cols[n - 1].name)
+def _uncast(e: exp.Expression) -> exp.Expression:
+    """PostgreSQL drops a no-op cast before it compares ORDER BY candidates (x and
+    x::numeric are one candidate when x is numeric): compare without casts, plus the type."""
+    while isinstance(e, exp.Cast):
+        e = e.this
     return e
+
+
+def _position(e: exp.Expression, clause: str) -> int | None:
+    """`ORDER BY n` / `GROUP BY n`: n; None for an expression; 42601 for another constant.
+    Like PostgreSQL's grammar, a minus sign folds into a numeric constant: (- 5) is -5."""
+    while isinstance(e, exp.Paren):
+        e = e.this
+    sign = ""
+    if isinstance(e, exp.Neg):
+        inner = e.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if isinstance(inner, exp.Literal) and not inner.is_string:
+            sign, e = "-", inner
+    if isinstance(e, exp.Literal) and not e.is_string:
+        try:
+            n = int(sign + e.this)
+        except ValueError:
+            n = None
+        if n is None or not -(2**31) <= n < 2**31:
+            raise SqlSyntaxError(f"non-integer constant in {clause}")
+        return n
+    if isinstance(e, (exp.Literal, exp.Boolean, exp.Null)):
+        raise SqlSyntaxError(f"non-integer constant in {clause}")
+    return None
 
 
 def _dedupe(rows: list[Row], gk: Callable[[Row], Row]) -> list[Row]:
@@ -437,11 +491,15 @@ def _slice(rows: list[Row], lim: Bound | None, off: Bound | None, p: Sequence[An
     start = 0
     if off is not None:
         v = off.fn((), p)
-        start = max(0, v or 0)
+        if v is not None and v < 0:
+            raise DataException("OFFSET must not be negative", sqlstate="2201X")
+        start = v or 0
     if lim is not None:
         n = lim.fn((), p)
         if n is not None:
-            return rows[start:start + max(0, n)]
+            if n < 0:
+                raise DataException("LIMIT must not be negative", sqlstate="2201W")
+            return rows[start:start + n]
     return rows[start:] if start else rows
 
 
@@ -515,8 +573,8 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
     aliases = {name: ex for name, ex in items}
     resolved_groups = []
     for g in group_exprs:
-        if isinstance(g, exp.Literal) and not g.is_string:
-            n = int(g.this)
+        n = _position(g, "GROUP BY")
+        if n is not None:
             if not 1 <= n <= len(items):
                 raise InvalidColumnReference(f"GROUP BY position {n} is not in select list")
             resolved_groups.append(items[n - 1][1])
@@ -535,6 +593,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
     else:
         top = base
     out_bounds = [top.compile(ex) for _, ex in items]
+    unknown = [bd.type.oid == r.UNKNOWN.oid for bd in out_bounds]
     out_types = [bd.type if bd.type.oid != r.UNKNOWN.oid else r.TEXT for bd in out_bounds]
     out_bounds = [top.coerce(bd, t, "select") if bd.type.oid == r.UNKNOWN.oid else bd
                   for bd, t in zip(out_bounds, out_types, strict=True)]
@@ -545,17 +604,18 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
     hidden: list[Bound] = []
     for o in (order.expressions if order is not None else []):
         e = o.this
-        if isinstance(e, exp.Literal) and not e.is_string:
-            n = int(e.this)
+        n = _position(e, "ORDER BY")
+        if n is not None:
             if not 1 <= n <= len(items):
                 raise InvalidColumnReference(f"ORDER BY position {n} is not in select list")
             sort_keys.append((n - 1, out_types[n - 1], o))
             continue
         if isinstance(e, exp.Column) and not e.table:
+            # an output column name wins over an input column (unlike in GROUP BY)
             names = [i for i, (nm, _) in enumerate(items) if nm == e.name]
-            if names and not any(c.name == e.name for c in scope.columns) or \
-                    (names and isinstance(items[names[0]][1], exp.Column)
-                     and items[names[0]][1].name == e.name):
+            if len({(_uncast(items[i][1]).sql(), out_types[i]) for i in names}) > 1:
+                raise AmbiguousColumn(f'ORDER BY "{e.name}" is ambiguous')
+            if names:
                 sort_keys.append((names[0], out_types[names[0]], o))
                 continue
         bd = top.compile(e)
@@ -606,7 +666,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
             except Exception:
                 pass
         cols.append(OutColumn(name, t.oid, t.typmod, toid, cno))
-    q = QueryPlan(cols, out_types, run)
+    q = QueryPlan(cols, out_types, run, unknown)
     acc = item.access
     if (isinstance(acc, PointGet) and acc.exact and not aggregating and not hidden
             and not distinct and lim is None and off is None and lock is None
@@ -658,21 +718,47 @@ def _output_name(e: exp.Expression) -> str:
         return e.name
     if isinstance(e, exp.Cast):
         inner = _output_name(e.this)
-        if inner != "?column?":
+        arg = e.this
+        while isinstance(arg, exp.Paren):
+            arg = arg.this
+        # a cast keeps a real name (a column, a call); a constant's takes the type's name
+        if inner != "?column?" and not isinstance(arg, (exp.Cast, exp.Interval, exp.Literal)):
             return inner
         return e.to.sql(dialect="postgres").split("(")[0].lower().replace(
             "int", "int4") if False else _type_label(e)
+    if isinstance(e, exp.Connector):  # AND / OR are Func nodes in sqlglot
+        return "?column?"
+    if isinstance(e, exp.Case):
+        # PostgreSQL names a CASE after its ELSE when that has a real name (a column, a call)
+        d = e.args.get("default")
+        while isinstance(d, (exp.Paren, exp.Cast)):
+            d = d.this
+        if isinstance(d, (exp.Column, exp.Func, exp.Case)):
+            inner = _output_name(d)
+            if inner != "?column?":
+                return inner
+        return "case"
+    if isinstance(e, exp.Filter):  # count(*) FILTER (WHERE ...)
+        return _output_name(e.this)
+    if isinstance(e, exp.Subquery) and isinstance(e.this, exp.Select) and \
+            len(e.this.expressions) == 1:  # a scalar subquery: its column's name
+        return _output_name(e.this.expressions[0])
     if isinstance(e, exp.Func):
         if isinstance(e, exp.Anonymous):
             return e.name.lower()
         n = e.sql_name().lower()
+        if isinstance(e, (exp.Pad, exp.Initcap, exp.Hex, exp.TimeToStr, exp.TimestampTrunc,
+                          exp.Trim, exp.Log, exp.StrPosition)):
+            n = function_parts(e)[0]  # the PostgreSQL name behind sqlglot's node
         return {"logical_and": "bool_and", "logical_or": "bool_or", "group_concat":
                 "string_agg", "currenttimestamp": "current_timestamp",
                 "current_timestamp": "now"}.get(n, n)
-    if isinstance(e, exp.Case):
-        return "case"
     if isinstance(e, exp.Paren):
         return _output_name(e.this)
+    if isinstance(e, exp.Interval):  # INTERVAL '1 day' is a typed literal
+        return "interval"
+    if isinstance(e, exp.IntDiv):  # div(a, b)
+        return "div"
     return "?column?"
 
 
@@ -727,7 +813,7 @@ def scalar_subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
         return Bound(r.BOOL, f_in)
     q = plan_query(b, node.this if isinstance(node, exp.Subquery) else node)
     if len(q.types) != 1:
-        raise FeatureNotSupported("subquery must return only one column")
+        raise SqlSyntaxError("subquery must return only one column")
 
     def f_scalar(row: Row, p: Sequence[Any]) -> Any:
         rows = q.rows(_current_ec(p))

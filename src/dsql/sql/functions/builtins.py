@@ -14,10 +14,11 @@ from typing import Any
 from dsql.sql import casts
 from dsql.sql.functions import comparison as cmp
 from dsql.sql.functions import datetime as fdt
+from dsql.sql.functions import format as fmt
 from dsql.sql.functions import json as fjson
 from dsql.sql.functions import math as fmath
 from dsql.sql.functions import string as fstr
-from dsql.sql.functions import to_char
+from dsql.sql.functions import to_char, to_char_num
 from dsql.sql.functions.catalog import (
     ANY,
     ANYNONARRAY,
@@ -264,7 +265,20 @@ def _concat_ws_binder(types: tuple[SqlType, ...], ctx: ValueContext) -> Callable
     return concat_ws
 
 
+def _format_binder(types: tuple[SqlType, ...], ctx: ValueContext) -> Callable[..., Any]:
+    outs = _text_args(types, ctx)
+
+    def format_(*vals: Any) -> Any:
+        if vals[0] is None:
+            return None
+        return fmt.format_text(outs[0](vals[0]), [None if v is None else o(v) for o, v in
+                                                  zip(outs[1:], vals[1:], strict=True)])
+    return format_
+
+
 fn("concat", (ANY,), T, None, binder=_concat_binder, strict=False, variadic=True)
+fn("format", (T,), T, lambda s: fmt.format_text(s, []))
+fn("format", (T, ANY), T, None, binder=_format_binder, strict=False, variadic=True)
 fn("concat_ws", (T, ANY), T, None, binder=_concat_ws_binder, strict=False, variadic=True)
 
 # -- uuid, json --------------------------------------------------------------------------------
@@ -407,6 +421,8 @@ fn("justify_interval", (IV,), IV, interval.justify_interval)
 fn("to_char", (TS, T), T, to_char.to_char_timestamp)
 fn("to_char", (TSZ, T), T, to_char.to_char_timestamptz, needs_ctx=True)
 fn("to_char", (IV, T), T, to_char.to_char_interval)
+for _t in (I4, I8, N, F4, F8):
+    fn("to_char", (_t, T), T, to_char_num.to_char_number)
 fn("timezone", (T, TS), TSZ, lambda z, ts: fdt.timestamp_at_zone(ts, z))
 fn("timezone", (T, TSZ), TS, lambda z, ts: fdt.timestamptz_at_zone(ts, z))
 fn("to_timestamp", (F8,), TSZ, fdt.to_timestamp)

@@ -1,0 +1,151 @@
+"""Known differences between dsql and PostgreSQL 15, each pinned down by one statement.
+
+Goal: record precisely (SQL, PostgreSQL's outcome, dsql's outcome) what the generated
+differential test (test_sql_differential.py) found but could not fix locally, so each can be
+fixed later and the generator stays quiet meanwhile (it avoids these forms). Method: a small
+fixed schema is created in dsql and in a private PostgreSQL; every case runs on both and must
+agree. Cases marked xfail are open; the marker is not strict, so a fix that lands elsewhere
+(for instance correlated subqueries and WITH from the SQL helpers) shows up as XPASS rather
+than breaking the suite: then drop the marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pg_server import PostgresServer
+from sql_gen.runner import Case, DsqlSide, PgSide, compare, run_case
+
+SETUP = [
+    "CREATE TABLE kt (k int4 PRIMARY KEY, v text, n numeric(10,2), s int2, d date)",
+    "CREATE TABLE ku (k int4 PRIMARY KEY, w text)",
+    "INSERT INTO kt (k, v, n, s, d) VALUES (1, 'a', 1.50, 1, '2024-01-02'), "
+    "(2, 'b', NULL, 32767, '2024-02-03'), (3, NULL, -2.25, 3, NULL)",
+    "INSERT INTO ku (k, w) VALUES (1, 'x'), (3, 'y'), (5, NULL)",
+]
+TABLES = [("kt", "k"), ("ku", "k")]
+
+
+def known(sql: str, reason: str | None = None, *, ordered: bool = False, dml: bool = False
+          ) -> object:
+    case = Case(sql, ordered=ordered, dml=dml, tables=TABLES if dml else [])
+    marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
+    return pytest.param(case, marks=marks, id=sql[:60])
+
+
+CASES = [
+    # -- open: parser (sqlglot) -----------------------------------------------------------------
+    known("SELECT k,, k FROM kt",
+          "sqlglot accepts an empty select item; PostgreSQL: 42601 syntax error (session.py)"),
+    known("SELECT DATE '2024-01-16'::timestamp",
+          "sqlglot reads DATE 'x'::timestamp as DATE ('x'::timestamp): dsql prints a date, "
+          "PostgreSQL '2024-01-16 00:00:00' (session.py / parser)"),
+    known("SELECT 1 IS DISTINCT FROM 2 IS NOT DISTINCT FROM NULL",
+          "PostgreSQL: 42601 (IS is not associative); sqlglot accepts it"),
+    known("SELECT date_part('day', d), extract(day FROM d) FROM kt ORDER BY k",
+          "sqlglot turns date_part() into extract(): dsql answers numeric, PostgreSQL "
+          "date_part gives double precision (same text here, other type OID)"),
+    known("SELECT upper(to_hex(k + 10)) FROM kt",
+          "sqlglot folds upper(to_hex(x)) into its Hex node, which is to_hex(x): dsql prints "
+          "'b', PostgreSQL 'B'"),
+    # -- open: planner / executor (select.py, dml.py) --------------------------------------------
+    known("SELECT kt.k FROM kt, ku JOIN kt c ON kt.k = c.k",
+          "after a comma only the right-hand item is visible to ON: PostgreSQL 42P01 "
+          "(invalid reference to FROM-clause entry), dsql accepts (select.py _join scope)"),
+    known("INSERT INTO ku (k, w) SELECT 7, 'a' UNION ALL SELECT 7, 'b' "
+          "UNION ALL SELECT 2147483647 + k, 'c' FROM kt",
+          "PostgreSQL inserts row by row: 23505 at the second k=7; dsql evaluates every row of "
+          "the SELECT before it writes: 22003 from the third branch (dml.py)", dml=True),
+    known("SELECT 1/(k-k) FROM kt LIMIT 0",
+          "PostgreSQL reads no row under LIMIT 0 (no error); dsql evaluates the select list "
+          "for every row first: 22012 (select.py)"),
+    known("SELECT k FROM kt WHERE k > 5 AND k < (SELECT k FROM ku)",
+          "PostgreSQL evaluates the uncorrelated subquery (21000: more than one row) although "
+          "k > 5 is false on every row; dsql short-circuits AND and never runs it"),
+    known("INSERT INTO ku (k, w) VALUES (8, 'a'), (8, 'b') "
+          "ON CONFLICT (k) DO UPDATE SET w = EXCLUDED.w",
+          "PostgreSQL: 21000 (ON CONFLICT DO UPDATE command cannot affect row a second time); "
+          "dsql updates the row twice (dml.py)", dml=True),
+    known("SELECT substr(v, 2), mod(k, 2), char_length(v), position('a' in v) FROM kt",
+          "column names: sqlglot reads substr() as substring(), mod() as %, char_length() as "
+          "length() and position() as strpos(), so dsql names the columns substring, "
+          "?column?, length, strpos (PostgreSQL: substr, mod, char_length, position)"),
+    known("SELECT * FROM kt JOIN ku USING (k) ORDER BY k", "JOIN ... USING: PostgreSQL "
+          "merges the USING column (5 columns); dsql keeps both copies (6) (select.py _join)",
+          ordered=True),
+    known("SELECT k, count(*) FROM kt LEFT JOIN ku USING (k) GROUP BY k ORDER BY k",
+          "JOIN ... USING: the merged column k is unambiguous in PostgreSQL; dsql 42702",
+          ordered=True),
+    known("SELECT * FROM kt FULL JOIN ku USING (k) ORDER BY k",
+          "FULL JOIN ... USING: PostgreSQL's k is COALESCE(kt.k, ku.k); dsql shows both",
+          ordered=True),
+    known("SELECT * FROM kt NATURAL JOIN ku",
+          "NATURAL JOIN: dsql ignores NATURAL (a cross join with all columns); PostgreSQL "
+          "joins on the common column k"),
+    known("UPDATE kt SET s = ((DATE '2024-05-11')::timestamp)::text::int2 WHERE false",
+          "dsql folds every constant expression when it plans; PostgreSQL folds only immutable "
+          "ones (timestamp::text is stable), so it raises 22P02 only for a row it updates",
+          dml=True),
+    # -- open: not implemented yet (the SQL helpers are adding them) ---------------------------
+    known("SELECT k FROM kt o WHERE EXISTS (SELECT 1 FROM ku i WHERE i.k = o.k)",
+          "correlated subqueries: dsql 42P01 missing FROM-clause entry"),
+    known("SELECT k, (SELECT max(i.k) FROM ku i WHERE i.k <= o.k) FROM kt o",
+          "correlated scalar subqueries: dsql 42P01"),
+    known("WITH w AS (SELECT k, v FROM kt) SELECT * FROM w",
+          "WITH: dsql 42P01 relation \"w\" does not exist"),
+    # -- fixed (kept as regression tests) --------------------------------------------------------
+    known("SELECT string_agg(v, ',' ORDER BY v DESC), count(*) FILTER (WHERE n > 0) FROM kt"),
+    known("SELECT k, (SELECT max(k) FROM ku) FROM kt ORDER BY k", ordered=True),
+    known("SELECT min(v), max(v::varchar) FROM kt"),
+    known("SELECT lpad(v, 3, '*'), rpad(v, 2), initcap(v), date_trunc('week', d) FROM kt"),
+    known("SELECT k FROM kt WHERE k BETWEEN SYMMETRIC 3 AND 2"),
+    known("SELECT NULLIF(k, 1.5::float8) % 2 FROM kt"),
+    known("SELECT CASE WHEN k > 1 THEN v::varchar ELSE v END FROM kt"),
+    known("SELECT k FROM kt WHERE v || 'x' IN (1)"),
+    known("SELECT 1.5 UNION SELECT NULL"),
+    known("SELECT 1 UNION SELECT '2' ORDER BY 1", ordered=True),
+    known("SELECT k AS n, n AS k FROM kt ORDER BY n", ordered=True),
+    known("SELECT k FROM kt GROUP BY k, 'x'"),
+    known("SELECT k FROM kt ORDER BY (-1)"),
+    known("SELECT k FROM kt LIMIT -1"),
+    known("SELECT k FROM kt t JOIN ku t ON true"),
+    known("SELECT k FROM kt UNION SELECT k, k FROM ku"),
+    known("SELECT k FROM kt WHERE (SELECT k, w FROM ku) IS NULL"),
+    known("SELECT k FROM kt WHERE count(*) > 1"),
+    known("SELECT sum('1') FROM kt"),
+    known("SELECT 'x' + extract(day FROM d) FROM kt WHERE false"),
+    known("SELECT format('%s|%L|%I|%-3s|', v, v, v, k), div(k, 2), to_hex(k), log10(k + 9) "
+          "FROM kt WHERE v IS NOT NULL"),
+    known("SELECT to_char(d, 'DD Mon YYYY') FROM kt"),
+    known("SELECT to_char(n, 'FM999990.00'), to_char(k, '0000'), to_char(s, 'S9G999') FROM kt"),
+    known("SELECT E'a\\tb'"),
+    known("SELECT CASE NULL WHEN 1 THEN 'x' END"),
+    known("SELECT CASE WHEN k > 1 THEN v ELSE upper(v) END, k > 1 AND k < 3, INTERVAL '1 day' "
+          "FROM kt"),
+    known("INSERT INTO kt (k, n) SELECT 9, NULL UNION ALL SELECT 10, '2.5'", dml=True),
+]
+
+
+@pytest.fixture(scope="module")
+def sides(postgres_server: PostgresServer) -> Iterator[tuple[PgSide, DsqlSide]]:
+    pg = PgSide(postgres_server.dsn)
+    pg.conn.execute("DROP SCHEMA IF EXISTS diff_known CASCADE")
+    pg.conn.execute("CREATE SCHEMA diff_known")
+    pg.conn.execute("SET search_path = diff_known")
+    mine = DsqlSide()
+    for stmt in SETUP:
+        assert pg.run(stmt).sqlstate is None, stmt
+        assert mine.run(stmt).sqlstate is None, stmt
+    yield pg, mine
+    pg.conn.execute("DROP SCHEMA IF EXISTS diff_known CASCADE")
+    pg.close()
+    mine.close()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_known_case(sides: tuple[PgSide, DsqlSide], case: Case) -> None:
+    pg, mine = sides
+    d = compare(case, run_case(pg, case), run_case(mine, case))
+    assert d is None, f"{case.sql}\n  {d}"
