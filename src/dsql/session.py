@@ -40,7 +40,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsql.engine import Database
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
-from dsql.sql import jobs, utility
+from dsql.sql import casts, jobs, utility
 from dsql.sql import settings as gucs
 from dsql.sql.ddl import DdlPlan
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
@@ -444,6 +444,10 @@ class Session:
         ps = params
         if params and any(type(v) in _ADAPT for v in params):
             ps = tuple(_adapt(v) for v in params)
+        for i, read in getattr(plan, "param_checks", ()):
+            v = ps[i]
+            if type(v) is str:
+                read(v)  # an untyped value that its declared type cannot read fails now
         ctx = self._ctx
         if plan.volatile:
             ctx = self._time_ctx(txn)
@@ -522,6 +526,9 @@ class Session:
             raise FeatureNotSupported(f"statement {ast.key.upper()} is not supported")
         volatile = b.volatile or comp.volatile
         plan.volatile = volatile
+        plan.param_checks = [  # type: ignore[attr-defined]
+            (i, casts.cast_fn(r.UNKNOWN, t, self._ctx, casts.IMPLICIT))
+            for i, t in sorted(comp.param_checks.items())]
         plan.catalog_version = catalog.version
         plan.subqueries = has_sub[0]  # type: ignore[attr-defined]
         return plan, volatile

@@ -80,10 +80,15 @@ class Compiler:
         self.session = session
         self.volatile = False
         self.subquery_planner: Callable[[exp.Expression, Compiler], Bound] | None = None
+        # untyped parameters used where a type is declared: $n -> that type. Their values are
+        # read by its input function before the statement runs (PostgreSQL does it at Bind),
+        # so a bad value fails even when no row is read. Shared with nested compilers.
+        self.param_checks: dict[int, SqlType] = {}
 
     def with_scope(self, scope: Scope, agg: AggBinder | None = None) -> Compiler:
         c = Compiler(scope, self.ctx, self.param_types, agg, self.session)
         c.subquery_planner = self.subquery_planner
+        c.param_checks = self.param_checks
         return c
 
     # -- entry points ---------------------------------------------------------------------------
@@ -471,9 +476,12 @@ class Compiler:
         statement ('x' + n fails with 22P02 even if no row is read); the call itself still
         converts per row."""
         for a, d in zip(args, declared, strict=False):
-            if a.const and a.value is not None and a.type.oid == r.UNKNOWN.oid and \
-                    d.category != "P" and d.oid != r.UNKNOWN.oid:
+            if a.type.oid != r.UNKNOWN.oid or d.category == "P" or d.oid == r.UNKNOWN.oid:
+                continue
+            if a.const and a.value is not None:
                 casts.cast_fn(r.UNKNOWN, d, self.ctx, casts.IMPLICIT)(a.value)
+            elif a.param is not None:
+                self.param_checks.setdefault(a.param, d)
 
     def _function(self, e: exp.Func) -> Bound:
         name, args = function_parts(e)
