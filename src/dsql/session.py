@@ -35,8 +35,8 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsql.engine import Database
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
+from dsql.sql import roles, utility
 from dsql.sql import settings as gucs
-from dsql.sql import utility
 from dsql.sql.ddl import DdlPlan
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
 from dsql.sql.errors import (
@@ -48,6 +48,8 @@ from dsql.sql.expr import Compiler
 from dsql.sql.plan import ExecContext, Plan
 from dsql.sql.scope import Scope
 from dsql.sql.select import Binder, ParamsWithContext, SelectPlan, plan_query, scalar_subquery
+from dsql.sql.system import context as system_context
+from dsql.sql.system.types import NAME as NAME_TYPE
 from dsql.sql.types import registry as r
 from dsql.sql.types.context import ValueContext
 from dsql.sql.types.timezones import timezone_setting
@@ -149,6 +151,9 @@ class Session:
         self._changes: dict[str, str] = {}
         self.closed = False
         self._get = db.node.get
+        self.user = "postgres"  # the role this session authenticated as (current_user)
+        self.database = "postgres"  # the database name the client asked for
+        self.authenticated = False  # True when a server checked `user` against the catalog
 
     # -- the API --------------------------------------------------------------------------------
     @property
@@ -276,6 +281,7 @@ class Session:
         if plan.volatile:
             ctx = self._time_ctx(txn)
         ec = ExecContext(txn, ps, ctx, self)
+        system_context.enter(txn.catalog, self)
         if getattr(plan, "subqueries", False):
             pw = ParamsWithContext(ps)
             pw.ec = ec
@@ -303,6 +309,9 @@ class Session:
 
     # -- parsing and binding ----------------------------------------------------------------------
     def _parse(self, sql: str) -> exp.Expression:
+        role_cmd = roles.command_of(sql)
+        if role_cmd is not None:  # not through sqlglot: it would log the password it holds
+            return role_cmd
         try:
             stmts = sqlglot.parse(sql, dialect="postgres")
         except (ParseError, TokenError) as e:
@@ -318,12 +327,13 @@ class Session:
             raise SqlSyntaxError("cannot insert multiple commands into a prepared statement",
                                  sqlstate="42601")
         ast = stmts[0]
-        if isinstance(ast, exp.Command):
+        if isinstance(ast, exp.Command) and not roles.is_role_command(ast):
             raise FeatureNotSupported(f"statement {ast.name.upper()} is not supported")
         return normalize_identifiers(ast, dialect="postgres")
 
     def _bind(self, ast: exp.Expression, catalog: Any, ptypes: list[r.SqlType]
               ) -> tuple[Plan, bool]:
+        system_context.enter(catalog, self)
         comp = Compiler(Scope(), self._ctx, ptypes, session=self)
         b = Binder(catalog, self._search_path, comp)
         has_sub = [False]
@@ -344,6 +354,9 @@ class Session:
             plan = plan_delete(b, ast)
         elif isinstance(ast, _DDL):
             plan = DdlPlan(ast, b, _ddl_tag(ast))
+        elif roles.is_role_command(ast):
+            plan = roles.RolePlan(roles.parse(ast))  # type: ignore[arg-type]
+            b.volatile = True  # never cached: the statement may carry a password
         else:
             raise FeatureNotSupported(f"statement {ast.key.upper()} is not supported")
         volatile = b.volatile or comp.volatile
@@ -356,11 +369,11 @@ class Session:
         if name == "version":
             return r.TEXT, gucs.VERSION_STRING
         if name in ("current_schema",):
-            return r.TEXT, self._search_path[0] if self._search_path else None
-        if name in ("current_database",):
-            return r.TEXT, "postgres"
+            return NAME_TYPE, self._search_path[0] if self._search_path else None
+        if name in ("current_database", "current_catalog"):
+            return NAME_TYPE, self.database
         if name in ("current_user", "session_user", "user", "current_role"):
-            return r.TEXT, "postgres"
+            return NAME_TYPE, self.user
         if name == "pg_backend_pid":
             return r.INT4, id(self) & 0x7FFFFFFF
         return None

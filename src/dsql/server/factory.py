@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from dsql.server.auth import CatalogRoleStore, RoleStore, scram_verifier
 from dsql.server.backend import Backend, ClientChannel, StartupInfo
 from dsql.server.errors import BackendUnavailable
 
@@ -26,11 +27,36 @@ class EngineBackend:
         from dsql.engine import Database
 
         self.db = Database.open(data_dir)
+        self.catalog_roles = False  # True once role_store() serves logins from the catalog
+
+    def role_store(self, admin: str, password: str | None) -> RoleStore:
+        """Logins checked against the catalog's roles; the admin role is created (superuser,
+        LOGIN, password from DSQL_ADMIN_PASSWORD) at first start, and gets that password if
+        it has none yet."""
+        from dsql.session import Session
+
+        role = self.db.catalogs.latest.roles.get(admin)
+        if role is None or (role.password is None and password is not None):
+            secret = scram_verifier(password) if password is not None else None
+            session = Session(self.db)
+            try:
+                quoted = '"' + admin.replace('"', '""') + '"'
+                verb = "CREATE ROLE" if role is None else "ALTER ROLE"
+                opts = " SUPERUSER LOGIN" if role is None else ""
+                pw = f" PASSWORD {_quote_literal(secret)}" if secret is not None else ""
+                session.execute(f"{verb} {quoted} WITH{opts}{pw}")
+            finally:
+                session.close()
+        self.catalog_roles = True
+        return CatalogRoleStore(self.db.catalogs)
 
     def open_session(self, startup: StartupInfo, client: ClientChannel) -> object:
         from dsql.session import Session
 
         session = Session(self.db)
+        session.user = startup.user
+        session.database = startup.database or startup.user
+        session.authenticated = self.catalog_roles
         try:
             # PostgreSQL applies startup parameters and -c options as SET at session start.
             settings = dict(startup.settings)

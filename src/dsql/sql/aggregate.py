@@ -37,7 +37,15 @@ def is_aggregate(e: exp.Expression) -> bool:
 
 
 def contains_aggregate(e: exp.Expression) -> bool:
-    return any(is_aggregate(n) for n in e.walk() if isinstance(n, exp.Expression))
+    """Whether `e` has an aggregate call of its own (not one inside a subquery)."""
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if is_aggregate(n):
+            return True
+        stack.extend(c for c in n.iter_expressions()
+                     if not isinstance(c, (exp.Select, exp.Subquery, exp.SetOperation)))
+    return False
 
 
 @dataclass

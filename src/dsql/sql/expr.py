@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from dsql.errors import DatatypeMismatch, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import casts
-from dsql.sql.errors import UndefinedParameter
+from dsql.sql.errors import UndefinedColumn, UndefinedParameter, UndefinedTable
 from dsql.sql.functions import catalog, comparison
 from dsql.sql.functions import string as fstr
 from dsql.sql.names import sqltype_of
@@ -80,10 +80,18 @@ class Compiler:
         self.session = session
         self.volatile = False
         self.subquery_planner: Callable[[exp.Expression, Compiler], Bound] | None = None
+        self.outer: Scope | None = None  # the enclosing query's scope (correlated subqueries)
 
     def with_scope(self, scope: Scope, agg: AggBinder | None = None) -> Compiler:
         c = Compiler(scope, self.ctx, self.param_types, agg, self.session)
         c.subquery_planner = self.subquery_planner
+        c.outer = self.outer
+        return c
+
+    def with_outer(self, outer: Scope) -> Compiler:
+        """A compiler for a subquery whose columns may refer to `outer`'s."""
+        c = self.with_scope(Scope())
+        c.outer = outer
         return c
 
     # -- entry points ---------------------------------------------------------------------------
@@ -132,7 +140,17 @@ class Compiler:
         if isinstance(e.this, exp.Star):
             raise FeatureNotSupported("* is not allowed here")
         qual = e.table or None
-        c = self.scope.resolve(qual, e.name)
+        try:
+            c = self.scope.resolve(qual, e.name)
+        except (UndefinedColumn, UndefinedTable):
+            if self.outer is None:
+                raise
+            try:
+                oc = self.outer.resolve(qual, e.name)
+            except (UndefinedColumn, UndefinedTable):
+                raise
+            j = oc.index
+            return Bound(oc.type, lambda row, p: p.ec.outer_rows[-1][j])  # type: ignore
         i = c.index
         return Bound(c.type, lambda row, p: row[i], column=i)
 
