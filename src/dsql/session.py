@@ -35,7 +35,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsql.engine import Database
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
-from dsql.sql import roles, utility
+from dsql.sql import roles, savepoints, utility
 from dsql.sql import settings as gucs
 from dsql.sql.ddl import DdlPlan
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
@@ -153,6 +153,7 @@ class Session:
         self._get = db.node.get
         self.user = "postgres"  # the role this session authenticated as (current_user)
         self.database = "postgres"  # the database name the client asked for
+        self._savepoints: list[savepoints.Savepoint] = []
         self.authenticated = False  # True when a server checked `user` against the catalog
 
     # -- the API --------------------------------------------------------------------------------
@@ -402,6 +403,8 @@ class Session:
             finally:
                 self._end_block()
             return StatementResult(None, [], "COMMIT", notices)
+        if kind in ("savepoint", "release", "rollback_to"):
+            return self._savepoint(kind, str(d["name"]))
         if self.failed:
             raise InFailedTransaction()
         if kind == "begin":
@@ -450,7 +453,29 @@ class Session:
                                            25, -1)], [(self._show(s.name),)], "SHOW", notices)
         raise FeatureNotSupported(f"{kind} is not supported")
 
+    def _savepoint(self, kind: str, name: str) -> StatementResult:
+        if self.txn is None or not self.in_block:
+            verb = {"savepoint": "SAVEPOINT", "release": "RELEASE SAVEPOINT",
+                    "rollback_to": "ROLLBACK TO SAVEPOINT"}[kind]
+            raise DsqlError(f"{verb} can only be used in transaction blocks", sqlstate="25P01")
+        if kind == "savepoint":
+            if self.failed:
+                raise InFailedTransaction()
+            savepoints.push(self._savepoints, savepoints.take(self.txn, name))
+            return StatementResult(None, [], "SAVEPOINT", [])
+        i = savepoints.find(self._savepoints, name)
+        if kind == "release":
+            if self.failed:
+                raise InFailedTransaction()
+            del self._savepoints[i:]
+            return StatementResult(None, [], "RELEASE", [])
+        del self._savepoints[i + 1:]
+        savepoints.restore(self.txn, self._savepoints[i])
+        self.failed = False
+        return StatementResult(None, [], "ROLLBACK", [])
+
     def _end_block(self) -> None:
+        self._savepoints.clear()
         self.txn = None
         self.in_block = False
         self.failed = False

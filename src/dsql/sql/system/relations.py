@@ -84,7 +84,10 @@ class SystemRelation:
     build: Callable[[CatalogView], Iterator[dict[str, Any]]] = field(repr=False)
 
     def rows(self, view: CatalogView) -> list[tuple[Any, ...]]:
-        defaults = [_ZERO.get(t.oid) for _, t in self.columns]
+        # pg_catalog columns are NOT NULL in PostgreSQL (zero when unknown); the standard's
+        # views leave what is unknown NULL
+        zero = _ZERO if self.schema == "pg_catalog" else {}
+        defaults = [zero.get(t.oid) for _, t in self.columns]
         names = [n for n, _ in self.columns]
         out = []
         for d in self.build(view):
