@@ -24,9 +24,9 @@ from dsql.sql.types import registry as r
 from dsql.sql.types.registry import SqlType
 
 AGGREGATES = {"count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every",
-              "string_agg"}
+              "string_agg", "array_agg"}
 _AGG_CLASSES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.LogicalAnd, exp.LogicalOr,
-                exp.GroupConcat)
+                exp.GroupConcat, exp.ArrayAgg)
 _INT = {r.INT2.oid, r.INT4.oid, r.INT8.oid}
 
 
@@ -159,8 +159,42 @@ class _StringAgg:
         return "".join(out)
 
 
-def make_spec(name: str, args: list[Bound], distinct: bool, compiler: Compiler) -> AggSpec:
+class _ArrayAgg:
+    """array_agg(v [ORDER BY k1 [DESC], ...]): values collected with their sort keys."""
+
+    __slots__ = ("items", "desc")
+
+    def __init__(self, desc: list[bool]) -> None:
+        self.items: list[tuple[tuple[Any, ...], Any]] = []
+        self.desc = desc
+
+    def step(self, v: Any, *keys: Any) -> None:
+        self.items.append((keys, v))
+
+    def final(self) -> Any:
+        if not self.items:
+            return None
+        items = self.items
+        for i in range(len(self.desc) - 1, -1, -1):
+            d = self.desc[i]
+            # ASC NULLS LAST, DESC NULLS FIRST (PostgreSQL's defaults)
+            items.sort(key=lambda kv, i=i: (1, 0) if kv[0][i] is None else (0, kv[0][i]),
+                       reverse=d)
+        return [v for _, v in items]
+
+
+def make_spec(name: str, args: list[Bound], distinct: bool, compiler: Compiler,
+              order_desc: list[bool] | None = None) -> AggSpec:
     ctx = compiler.ctx
+    if name == "array_agg":
+        from dsql.sql.system.exprs import array_result_type
+        if not args:
+            raise UndefinedFunction("function array_agg() does not exist")
+        if args[0].type.oid == r.UNKNOWN.oid:
+            args[0] = compiler.coerce(args[0], r.TEXT, name)
+        desc = order_desc or []
+        return AggSpec(name, args, distinct, array_result_type(args[0].type.base),
+                       lambda: _ArrayAgg(desc))
     if name == "count":
         return AggSpec(name, args, distinct, r.INT8, _Count)
     if not args:
@@ -255,13 +289,20 @@ class GroupBinder:
             if isinstance(e.this, exp.Distinct):
                 distinct = True
                 raw = [*e.this.expressions, e.args["separator"]]
+        order_desc: list[bool] | None = None
+        if len(raw) == 1 and isinstance(raw[0], exp.Order):  # agg(x ORDER BY k, ...)
+            if name != "array_agg":
+                raise FeatureNotSupported(f"ORDER BY in {name}() is not supported")
+            keys = raw[0].expressions
+            order_desc = [bool(k.args.get("desc")) for k in keys]
+            raw = [raw[0].this, *[k.this if isinstance(k, exp.Ordered) else k for k in keys]]
         args = [] if (len(raw) == 1 and isinstance(raw[0], exp.Star)) else \
             [self.input_compiler.compile(a) for a in raw]
         for a in raw:
             if contains_aggregate(a):
                 raise GroupingError("aggregate function calls cannot be nested")
-        return AggSpec(**{**make_spec(name, args, distinct, self.input_compiler).__dict__,
-                          "filter": filt})
+        return AggSpec(**{**make_spec(name, args, distinct, self.input_compiler,
+                                      order_desc).__dict__, "filter": filt})
 
 
 def aggregate_rows(rows: Iterable[Sequence[Any]], params: Sequence[Any],

@@ -103,7 +103,9 @@ class Compiler:
         handler = _HANDLERS.get(type(e))
         if handler is not None:
             b = handler(self, e)
-            if e.args.get("negate") and b.type.oid == r.BOOL.oid:
+            negate = e.args.get("negate") or (isinstance(e, exp.Escape)
+                                              and e.this.args.get("negate"))  # NOT LIKE ESCAPE
+            if negate and b.type.oid == r.BOOL.oid:
                 f = b.fn
                 if b.const:
                     return const(r.BOOL, None if b.value is None else not b.value)

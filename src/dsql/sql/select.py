@@ -514,6 +514,8 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
                 items.append((c.name, exp.column(c.name, c.relation or None)))
         else:
             items.append((_output_name(e), e.this if isinstance(e, exp.Alias) else e))
+    if system.window.has_window(items):
+        items, scope, src = system.window.plan_windows(b, items, scope, src)
 
     group = sel.args.get("group")
     having = sel.args.get("having")
@@ -570,6 +572,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
         hidden.append(bd)
     b.volatile |= base.volatile or top.volatile
     all_fns = [bd.fn for bd in out_bounds] + [bd.fn for bd in hidden]
+    srf = any(system.srf.is_srf(ex) for _, ex in items)
     nout = len(items)
     distinct = sel.args.get("distinct") is not None
     if distinct and hidden:
@@ -592,6 +595,8 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
             out = [(f0(row, p),) for row in rows]
         else:
             out = [tuple([f(row, p) for f in all_fns]) for row in rows]
+        if srf:
+            out = system.srf.expand(out)
         if distinct:
             out = _dedupe(out, lambda rw: tuple(v if g is None or v is None else g(v)
                                                 for v, g in zip(rw, gks, strict=True)))

@@ -96,6 +96,8 @@ fn("to_regnamespace", (T,), st.REGNAMESPACE, _to_reg(st.regnamespace_in))
 fn("to_regrole", (T,), st.REGROLE, _to_reg(st.regrole_in))
 fn("pg_type_is_visible", (OI,), B, lambda oid: True)
 fn("pg_function_is_visible", (OI,), B, lambda oid: True)
+fn("pg_collation_is_visible", (OI,), B, lambda oid: True)
+fn("pg_opclass_is_visible", (OI,), B, lambda oid: True)
 fn("pg_encoding_to_char", (I4,), N, lambda e: {6: "UTF8", 0: "SQL_ASCII"}.get(e, ""))
 fn("pg_char_to_encoding", (N,), I4, lambda s: 6 if s.upper().replace("-", "") == "UTF8" else -1)
 

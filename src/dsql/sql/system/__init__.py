@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from dsql.sql.system import context, exprs, types  # noqa: F401  (registration)
+from dsql.sql.system import context, exprs, srf, types, window  # noqa: F401  (registration)
 from dsql.sql.system.relations import CatalogView, lookup
 
 if TYPE_CHECKING:

@@ -435,6 +435,8 @@ for _name, _oid, _spec in (
     ("pg_partitioned_table", 3350, "partrelid:oid partstrat:char partnatts:int2 "
      "partdefid:oid partattrs:int2vector partclass:oidvector partcollation:oidvector "
      "partexprs:node"),
+    ("pg_opclass", 2616, "oid:oid opcmethod:oid opcname:name opcnamespace:oid opcowner:oid "
+     "opcfamily:oid opcintype:oid opcdefault:bool opckeytype:oid"),
     ("pg_views", 12006, "schemaname:name viewname:name viewowner:name definition:text"),
     ("pg_matviews", 12007, "schemaname:name matviewname:name matviewowner:name "
      "tablespace:name hasindexes:bool ispopulated:bool definition:text"),
