@@ -182,6 +182,10 @@ def test_asyncpg(srv: EngineServer) -> None:
                                        "AND attnum > 0", str(oid)) == 4
             await conn.execute("INSERT INTO items (id, name) VALUES ($1, $2)", "1", "one")
             assert await conn.fetchval("SELECT name FROM items WHERE id = $1", "1") == "one"
+            assert await conn.fetchval("SELECT 'items'::regclass") == "items"
+            with pytest.raises(asyncpg.UndefinedTableError):  # an error at Parse + Flush
+                await conn.fetch("SELECT * FROM nope")
+            assert await conn.fetchval("SELECT 1") == 1
         finally:
             await conn.close()
     asyncio.run(main())

@@ -10,10 +10,55 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from dsql.server.auth import CatalogRoleStore, RoleStore, scram_verifier
 from dsql.server.backend import Backend, ClientChannel, StartupInfo
 from dsql.server.errors import BackendUnavailable
+
+
+def _register_catalog_binary_codecs() -> None:
+    """Binary output of the catalog types (asyncpg asks for binary for every type it knows):
+    reg* travel like oid; int2vector, oidvector and one-dimensional arrays in PostgreSQL's
+    array format:
+
+        array := int32 ndim(0|1) int32 has_nulls uint32 element_oid
+                 [int32 length int32 lower_bound(1)] { int32 size(-1: NULL) bytes }
+    """
+    from dsql.server import binary
+    from dsql.sql.system import types as st
+    from dsql.sql.types import registry as r
+
+    for t in st.REG_TYPES:
+        binary.ENCODERS.setdefault(t.oid, binary.encode_oid)
+        binary.DECODERS.setdefault(t.oid, binary.decode_oid)
+    arrays = {a.oid: st.ELEMENT_OF[a.oid] for a in st.ARRAYS}
+    arrays[r.TEXT_ARRAY.oid] = r.TEXT
+    arrays[st.INT2VECTOR.oid] = r.INT2
+    arrays[st.OIDVECTOR.oid] = st.OID
+    for oid, elem in arrays.items():
+        enc = binary.ENCODERS.get(elem.oid)
+        if enc is not None:
+            binary.ENCODERS.setdefault(oid, _array_encoder(elem.oid, enc))
+
+
+def _array_encoder(elem_oid: int, enc: Any) -> Any:
+    import struct
+
+    def encode(items: list[Any]) -> bytes:
+        assert isinstance(items, list), "arrays are Python lists"
+        if not items:
+            return struct.pack("!iiI", 0, 0, elem_oid)
+        nulls = any(v is None for v in items)
+        out = [struct.pack("!iiIii", 1, 1 if nulls else 0, elem_oid, len(items), 1)]
+        for v in items:
+            if v is None:
+                out.append(struct.pack("!i", -1))
+            else:
+                b = enc(v)
+                out.append(struct.pack("!i", len(b)) + b)
+        return b"".join(out)
+    return encode
 
 
 def _quote_literal(value: str) -> str:
@@ -27,6 +72,7 @@ class EngineBackend:
         from dsql.engine import Database
 
         self.db = Database.open(data_dir)
+        _register_catalog_binary_codecs()
         self.catalog_roles = False  # True once role_store() serves logins from the catalog
 
     def role_store(self, admin: str, password: str | None) -> RoleStore:
