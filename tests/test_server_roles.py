@@ -80,6 +80,9 @@ def test_logins_use_catalog_roles(engine_server: EngineServer) -> None:  # noqa:
             ("alice", "alice")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             alice.execute("CREATE ROLE mallory")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # secrets: superusers only
+            alice.execute("SELECT rolpassword FROM pg_authid")
+        assert alice.execute("SELECT count(*) FROM pg_roles").fetchone() == (3,)
         alice.execute("ALTER ROLE alice PASSWORD 'land'")  # one's own password: allowed
     with pytest.raises(psycopg.OperationalError) as wrong:
         _connect(srv, "alice", "wonder")

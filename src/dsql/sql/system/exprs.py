@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from dsql.errors import DatatypeMismatch, FeatureNotSupported
 from dsql.sql import casts, expr
+from dsql.sql.errors import UndefinedColumn, UndefinedTable
 from dsql.sql.expr import Bound, Compiler, const
 from dsql.sql.functions import comparison
 from dsql.sql.system import types as st
@@ -205,3 +206,23 @@ def escape_string(raw: str) -> str:
 
 
 expr._HANDLERS[exp.ByteString] = lambda c, e: const(r.UNKNOWN, escape_string(e.this))
+
+
+_BARE_FUNCTIONS = ("user", "current_role", "current_catalog", "session_user", "current_user")
+
+
+def _column_or_keyword(c: Compiler, e: exp.Column) -> Bound:
+    """A column; failing that, the SQL keywords that look like columns (USER, CURRENT_ROLE)."""
+    try:
+        return Compiler._column(c, e)
+    except (UndefinedColumn, UndefinedTable):
+        name = e.name.lower()
+        if e.table or name not in _BARE_FUNCTIONS or c.session is None:
+            raise
+        v = c.session.session_function(name)
+        if v is None:
+            raise
+        return const(v[0], v[1])
+
+
+expr._HANDLERS[exp.Column] = _column_or_keyword

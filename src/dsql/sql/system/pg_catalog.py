@@ -269,7 +269,7 @@ def pg_roles(view: CatalogView) -> Rows:
           "rolcreatedb:bool rolcanlogin:bool rolreplication:bool rolbypassrls:bool "
           "rolconnlimit:int4 rolpassword:text rolvaliduntil:timestamptz")
 def pg_authid(view: CatalogView) -> Rows:
-    if view.setting("is_superuser") != "on" and not _session_is_superuser(view):
+    if getattr(view.session, "authenticated", False) and not _session_is_superuser(view):
         from dsql.errors import DsqlError
         raise DsqlError("permission denied for table pg_authid", sqlstate="42501")
     return _role_rows(view, False)
