@@ -10,6 +10,7 @@ prints for the same schema (checked by hand against a real server when written).
 from __future__ import annotations
 
 import asyncio
+import decimal
 import os
 import subprocess
 from pathlib import Path
@@ -175,13 +176,17 @@ def test_asyncpg(srv: EngineServer) -> None:
         try:
             stmt = await conn.prepare("SELECT relname, relkind FROM pg_class WHERE oid = $1")
             oid = await conn.fetchval("SELECT 'items'::regclass::oid")
-            # the engine does not infer parameter types from context yet: $n are text
-            rows = await stmt.fetch(str(oid))
+            # parameter types are inferred from use (oid, int4, varchar), as PostgreSQL does
+            rows = await stmt.fetch(oid)
             assert [r[0] for r in rows] == ["items"] and rows[0][1] in ("r", b"r")
+            assert [p.name for p in stmt.get_parameters()] == ["oid"]
             assert await conn.fetchval("SELECT count(*) FROM pg_attribute WHERE attrelid = $1 "
-                                       "AND attnum > 0", str(oid)) == 4
-            await conn.execute("INSERT INTO items (id, name) VALUES ($1, $2)", "1", "one")
-            assert await conn.fetchval("SELECT name FROM items WHERE id = $1", "1") == "one"
+                                       "AND attnum > 0", oid) == 4
+            await conn.execute("INSERT INTO items (id, name, price) VALUES ($1, $2, $3)", 1,
+                               "one", decimal.Decimal("2.50"))
+            assert await conn.fetchval("SELECT name FROM items WHERE id = $1", 1) == "one"
+            assert await conn.fetchval("SELECT price FROM items WHERE name = $1", "one") == \
+                decimal.Decimal("2.50")
             assert await conn.fetchval("SELECT 'items'::regclass") == "items"
             with pytest.raises(asyncpg.UndefinedTableError):  # an error at Parse + Flush
                 await conn.fetch("SELECT * FROM nope")

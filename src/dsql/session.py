@@ -180,6 +180,9 @@ class Session:
         cols = None if plan.columns is None else [Column(c.name, c.type_oid, c.typmod,
                                                          c.table_oid, c.column_no)
                                                   for c in plan.columns]
+        inferred = getattr(plan, "inferred_params", {})
+        types = [inferred.get(i, t) if t.oid == r.UNKNOWN.oid else t
+                 for i, t in enumerate(types)]
         return Prepared(sql, [t.oid for t in types], cols)
 
     def execute_prepared(self, p: Prepared, params: Sequence[object]) -> StatementResult:
@@ -364,6 +367,7 @@ class Session:
         plan.volatile = volatile
         plan.catalog_version = catalog.version
         plan.subqueries = has_sub[0]  # type: ignore[attr-defined]
+        plan.inferred_params = comp.inferred  # type: ignore[attr-defined]
         return plan, volatile
 
     def session_function(self, name: str) -> tuple[r.SqlType, Any] | None:

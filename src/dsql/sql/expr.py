@@ -81,11 +81,15 @@ class Compiler:
         self.volatile = False
         self.subquery_planner: Callable[[exp.Expression, Compiler], Bound] | None = None
         self.outer: Scope | None = None  # the enclosing query's scope (correlated subqueries)
+        # parameter types inferred from use ($1 compared with an int4 column: int4), for
+        # ParameterDescription; shared by every compiler of one statement
+        self.inferred: dict[int, SqlType] = {}
 
     def with_scope(self, scope: Scope, agg: AggBinder | None = None) -> Compiler:
         c = Compiler(scope, self.ctx, self.param_types, agg, self.session)
         c.subquery_planner = self.subquery_planner
         c.outer = self.outer
+        c.inferred = self.inferred
         return c
 
     def with_outer(self, outer: Scope) -> Compiler:
@@ -128,7 +132,12 @@ class Compiler:
                                    f"{r.format_type(b.type.base)}")
         return self.cast(b, target, context)
 
+    def _infer(self, b: Bound, t: SqlType) -> None:
+        if b.param is not None and b.type.oid == r.UNKNOWN.oid and t.category not in "PX":
+            self.inferred.setdefault(b.param, t.base)
+
     def cast(self, b: Bound, target: SqlType, context: str = casts.EXPLICIT) -> Bound:
+        self._infer(b, target)
         if target.oid in _DATETIME and b.type.oid in (r.UNKNOWN.oid, r.TEXT.oid):
             self.volatile = True  # 'now', 'today' read the transaction time
         conv = casts.cast_fn(b.type, target, self.ctx, context)
@@ -176,6 +185,8 @@ class Compiler:
     # -- operators ------------------------------------------------------------------------------
     def operator(self, symbol: str, args: list[Bound]) -> Bound:
         res = catalog.resolve_operator(symbol, [a.type for a in args])
+        for a, d in zip(args, res.declared, strict=True):
+            self._infer(a, d)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, args)
 
@@ -446,6 +457,8 @@ class Compiler:
             self.volatile = True
         bound = [self.compile(a) for a in args]
         res = catalog.resolve_function(name, [b.type for b in bound])
+        for a, d in zip(bound, res.declared, strict=True):
+            self._infer(a, d)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, bound, fold=name not in VOLATILE
                            and name not in TIME_FUNCTIONS)
