@@ -206,3 +206,13 @@ def test_pg8000(srv: EngineServer) -> None:
                         "table_schema = 'app'") == [["kv"]]
     finally:
         conn.close()
+
+
+def test_psql_plus_forms(srv: EngineServer) -> None:
+    assert "| heap          | 0 bytes |" in psql(srv, "-c", r"\dt+ items")
+    out = psql(srv, "-c", r"\d+ items")
+    assert " id     | integer               |           | not null |" in out
+    assert "Access method: heap" in out
+    assert " pg_catalog | abs  | integer          | integer             | func" in \
+        psql(srv, "-c", r"\df abs")
+    assert " pg_default | admin |" in psql(srv, "-c", r"\db")

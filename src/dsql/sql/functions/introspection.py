@@ -247,3 +247,47 @@ fn("array_upper", (ANY, I4), I4, lambda a, d: (len(a) or None) if d == 1 else No
 fn("array_lower", (ANY, I4), I4, lambda a, d: (1 if a else None) if d == 1 else None)
 fn("array_length", (ANY, I4), I4, lambda a, d: (len(a) or None) if d == 1 else None)
 fn("cardinality", (ANY,), I4, lambda a: len(a))
+
+for _at in (*st.ARRAYS, r.TEXT_ARRAY):
+    add_operator(FunctionDef("||", (_at, _at), _at, lambda a, b: list(a) + list(b)))
+
+
+def pg_size_pretty(n: Any) -> str:
+    v = int(n)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if abs(v) < 10 * 1024 or unit == "TB":
+            return f"{v} {unit}"
+        v = (v + 512) // 1024 if v >= 0 else -((-v + 512) // 1024)
+    raise AssertionError("unreachable")
+
+
+fn("pg_size_pretty", (r.INT8,), T, pg_size_pretty)
+fn("pg_size_pretty", (r.NUMERIC,), T, pg_size_pretty)
+fn("pg_tablespace_location", (OI,), T, lambda oid: "")
+fn("pg_database_size", (N,), r.INT8, lambda d: 0)
+fn("pg_database_size", (OI,), r.INT8, lambda d: 0)
+
+
+def _proc(oid: int) -> Any:
+    from dsql.sql.system import procs
+    return next((p for p in procs.procs() if p.oid == int(oid)), None)
+
+
+def pg_get_function_result(oid: int) -> str | None:
+    p = _proc(oid)
+    return None if p is None else format_type(p.result_oid, -1)
+
+
+def pg_get_function_arguments(oid: int) -> str | None:
+    p = _proc(oid)
+    if p is None:
+        return None
+    names = [format_type(a, -1) or "?" for a in p.arg_oids]
+    if p.variadic and names:
+        names[-1] = "VARIADIC " + names[-1] + "[]"
+    return ", ".join(names)
+
+
+fn("pg_get_function_result", (OI,), T, pg_get_function_result)
+fn("pg_get_function_arguments", (OI,), T, pg_get_function_arguments)
+fn("pg_get_function_identity_arguments", (OI,), T, pg_get_function_arguments)
