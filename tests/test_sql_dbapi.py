@@ -73,7 +73,7 @@ def test_errors_carry_sqlstate() -> None:
     with pytest.raises(dbapi.DataError):
         cur.execute("SELECT 1/0")
     with pytest.raises(dbapi.NotSupportedError):
-        cur.execute("SAVEPOINT x")
+        cur.execute("COMMIT PREPARED 'x'")
     conn.close()
 
 

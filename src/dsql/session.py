@@ -40,7 +40,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsql.engine import Database
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
-from dsql.sql import casts, jobs, utility
+from dsql.sql import casts, jobs, roles, savepoints, utility
 from dsql.sql import settings as gucs
 from dsql.sql.ddl import DdlPlan
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
@@ -53,6 +53,8 @@ from dsql.sql.normalize import Lifted, lift, safe_params
 from dsql.sql.plan import ExecContext, Plan
 from dsql.sql.scope import Scope
 from dsql.sql.select import Binder, ParamsWithContext, SelectPlan, plan_query, scalar_subquery
+from dsql.sql.system import context as system_context
+from dsql.sql.system.types import NAME as NAME_TYPE
 from dsql.sql.types import registry as r
 from dsql.sql.types.context import ValueContext
 from dsql.sql.types.timezones import timezone_setting
@@ -172,6 +174,10 @@ class Session:
         self.closed = False
         self._get = db.node.get
         jobs.resume_jobs(db)  # CREATE INDEX ASYNC jobs left unfinished by a restart
+        self.user = "postgres"  # the role this session authenticated as (current_user)
+        self.database = "postgres"  # the database name the client asked for
+        self._savepoints: list[savepoints.Savepoint] = []
+        self.authenticated = False  # True when a server checked `user` against the catalog
 
     # -- the API --------------------------------------------------------------------------------
     @property
@@ -204,6 +210,9 @@ class Session:
         cols = None if plan.columns is None else [Column(c.name, c.type_oid, c.typmod,
                                                          c.table_oid, c.column_no)
                                                   for c in plan.columns]
+        inferred = getattr(plan, "inferred_params", {})
+        types = [inferred.get(i, t) if t.oid == r.UNKNOWN.oid else t
+                 for i, t in enumerate(types)]
         return Prepared(sql, [t.oid for t in types], cols)
 
     def execute_prepared(self, p: Prepared, params: Sequence[object]) -> StatementResult:
@@ -453,6 +462,7 @@ class Session:
             ctx = self._time_ctx(txn)
         txn.interrupt = self._intr.check
         ec = ExecContext(txn, ps, ctx, self)
+        system_context.enter(txn.catalog, self)
         if getattr(plan, "subqueries", False):
             pw = ParamsWithContext(ps)
             pw.ec = ec
@@ -481,6 +491,9 @@ class Session:
 
     # -- parsing and binding ----------------------------------------------------------------------
     def _parse(self, sql: str) -> exp.Expression:
+        role_cmd = roles.command_of(sql)
+        if role_cmd is not None:  # not through sqlglot: it would log the password it holds
+            return role_cmd
         try:
             stmts = sqlglot.parse(sql, dialect="postgres")
         except (ParseError, TokenError) as e:
@@ -496,12 +509,13 @@ class Session:
             raise SqlSyntaxError("cannot insert multiple commands into a prepared statement",
                                  sqlstate="42601")
         ast = stmts[0]
-        if isinstance(ast, exp.Command):
+        if isinstance(ast, exp.Command) and not roles.is_role_command(ast):
             raise FeatureNotSupported(f"statement {ast.name.upper()} is not supported")
         return normalize_identifiers(ast, dialect="postgres")
 
     def _bind(self, ast: exp.Expression, catalog: Any, ptypes: list[r.SqlType]
               ) -> tuple[Plan, bool]:
+        system_context.enter(catalog, self)
         comp = Compiler(Scope(), self._ctx, ptypes, session=self)
         b = Binder(catalog, self._search_path, comp)
         has_sub = [False]
@@ -522,26 +536,30 @@ class Session:
             plan = plan_delete(b, ast)
         elif isinstance(ast, _DDL):
             plan = DdlPlan(ast, b, _ddl_tag(ast))
+        elif roles.is_role_command(ast):
+            plan = roles.RolePlan(roles.parse(ast))  # type: ignore[arg-type]
+            b.volatile = True  # never cached: the statement may carry a password
         else:
             raise FeatureNotSupported(f"statement {ast.key.upper()} is not supported")
         volatile = b.volatile or comp.volatile
         plan.volatile = volatile
         plan.param_checks = [  # type: ignore[attr-defined]
             (i, casts.cast_fn(r.UNKNOWN, t, self._ctx, casts.IMPLICIT))
-            for i, t in sorted(comp.param_checks.items())]
+            for i, t in sorted(comp.inferred.items())]
         plan.catalog_version = catalog.version
         plan.subqueries = has_sub[0]  # type: ignore[attr-defined]
+        plan.inferred_params = comp.inferred  # type: ignore[attr-defined]
         return plan, volatile
 
     def session_function(self, name: str) -> tuple[r.SqlType, Any] | None:
         if name == "version":
             return r.TEXT, gucs.VERSION_STRING
         if name in ("current_schema",):
-            return r.TEXT, self._search_path[0] if self._search_path else None
-        if name in ("current_database",):
-            return r.TEXT, "postgres"
+            return NAME_TYPE, self._search_path[0] if self._search_path else None
+        if name in ("current_database", "current_catalog"):
+            return NAME_TYPE, self.database
         if name in ("current_user", "session_user", "user", "current_role"):
-            return r.TEXT, "postgres"
+            return NAME_TYPE, self.user
         if name == "pg_backend_pid":
             return r.INT4, id(self) & 0x7FFFFFFF
         return None
@@ -570,6 +588,8 @@ class Session:
             finally:
                 self._end_block()
             return StatementResult(None, [], "COMMIT", notices)
+        if kind in ("savepoint", "release", "rollback_to"):
+            return self._savepoint(kind, str(d["name"]))
         if self.failed:
             raise InFailedTransaction()
         if kind == "begin":
@@ -618,7 +638,29 @@ class Session:
                                            25, -1)], [(self._show(s.name),)], "SHOW", notices)
         raise FeatureNotSupported(f"{kind} is not supported")
 
+    def _savepoint(self, kind: str, name: str) -> StatementResult:
+        if self.txn is None or not self.in_block:
+            verb = {"savepoint": "SAVEPOINT", "release": "RELEASE SAVEPOINT",
+                    "rollback_to": "ROLLBACK TO SAVEPOINT"}[kind]
+            raise DsqlError(f"{verb} can only be used in transaction blocks", sqlstate="25P01")
+        if kind == "savepoint":
+            if self.failed:
+                raise InFailedTransaction()
+            savepoints.push(self._savepoints, savepoints.take(self.txn, name))
+            return StatementResult(None, [], "SAVEPOINT", [])
+        i = savepoints.find(self._savepoints, name)
+        if kind == "release":
+            if self.failed:
+                raise InFailedTransaction()
+            del self._savepoints[i:]
+            return StatementResult(None, [], "RELEASE", [])
+        del self._savepoints[i + 1:]
+        savepoints.restore(self.txn, self._savepoints[i])
+        self.failed = False
+        return StatementResult(None, [], "ROLLBACK", [])
+
     def _end_block(self) -> None:
+        self._savepoints.clear()
         self.txn = None
         self.in_block = False
         self.failed = False

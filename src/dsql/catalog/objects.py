@@ -20,6 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dsql.catalog.roles import RoleDef
 from dsql.sql.types import registry as r
 from dsql.sql.types.registry import SqlType
 
@@ -103,6 +104,7 @@ class Catalog:
     schemas: list[str] = field(default_factory=lambda: ["public"])
     tables: dict[int, Table] = field(default_factory=dict)
     indexes: dict[int, Index] = field(default_factory=dict)
+    roles: dict[str, RoleDef] = field(default_factory=dict)  # by name (catalog/roles.py)
 
     # -- lookups --------------------------------------------------------------------------------
     def find_table(self, schema: str, name: str) -> Table | None:
@@ -138,6 +140,8 @@ class Catalog:
         doc = {"version": self.version, "next_id": self.next_id, "schemas": self.schemas,
                "tables": [asdict(t) for t in self.tables.values()],
                "indexes": [asdict(i) for i in self.indexes.values()]}
+        if self.roles:
+            doc["roles"] = [asdict(ro) for ro in self.roles.values()]
         return json.dumps(doc, separators=(",", ":")).encode()
 
     @classmethod
@@ -153,6 +157,7 @@ class Catalog:
         for i in doc["indexes"]:
             i["columns"] = [IndexColumn(**c) for c in i["columns"]]
             indexes[i["id"]] = Index(**i)
-        cat = cls(doc["version"], doc["next_id"], doc["schemas"], tables, indexes)
+        roles = {d["name"]: RoleDef(**d) for d in doc.get("roles", [])}
+        cat = cls(doc["version"], doc["next_id"], doc["schemas"], tables, indexes, roles)
         assert all(tid >= FIRST_OBJECT_ID for tid in tables)
         return cat

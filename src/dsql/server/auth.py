@@ -33,7 +33,7 @@ import stringprep
 import threading
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from dsql.server.errors import ProtocolViolation
 
@@ -57,7 +57,7 @@ class Role:
 
 
 class RoleStore(Protocol):
-    """Where roles live (in memory now; the catalog later). Must be thread-safe."""
+    """Where roles live (the catalog: CatalogRoleStore; or memory). Must be thread-safe."""
 
     def get_role(self, name: str) -> Role | None: ...
 
@@ -86,6 +86,25 @@ class InMemoryRoleStore:
     def get_role(self, name: str) -> Role | None:
         with self._lock:
             return self._roles.get(name)
+
+
+class CatalogRoleStore:
+    """Roles as the engine's newest committed catalog holds them (dsql.catalog.roles).
+
+    `catalogs` is a dsql.catalog.store.CatalogCache; reading its `latest` is thread-safe (an
+    attribute swap on commit), so a role created or altered by CREATE/ALTER ROLE is seen by
+    the next login.
+    """
+
+    def __init__(self, catalogs: Any) -> None:
+        assert hasattr(catalogs, "latest"), "a CatalogCache is needed"
+        self._catalogs = catalogs
+
+    def get_role(self, name: str) -> Role | None:
+        d = self._catalogs.latest.roles.get(name)
+        if d is None:
+            return None
+        return Role(d.name, d.password, d.superuser, d.login)
 
 
 # -- SASLprep (RFC 4013), as PostgreSQL applies it to passwords ---------------------------------

@@ -10,9 +10,55 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from dsql.server.auth import CatalogRoleStore, RoleStore, scram_verifier
 from dsql.server.backend import Backend, ClientChannel, StartupInfo
 from dsql.server.errors import BackendUnavailable
+
+
+def _register_catalog_binary_codecs() -> None:
+    """Binary output of the catalog types (asyncpg asks for binary for every type it knows):
+    reg* travel like oid; int2vector, oidvector and one-dimensional arrays in PostgreSQL's
+    array format:
+
+        array := int32 ndim(0|1) int32 has_nulls uint32 element_oid
+                 [int32 length int32 lower_bound(1)] { int32 size(-1: NULL) bytes }
+    """
+    from dsql.server import binary
+    from dsql.sql.system import types as st
+    from dsql.sql.types import registry as r
+
+    for t in st.REG_TYPES:
+        binary.ENCODERS.setdefault(t.oid, binary.encode_oid)
+        binary.DECODERS.setdefault(t.oid, binary.decode_oid)
+    arrays = {a.oid: st.ELEMENT_OF[a.oid] for a in st.ARRAYS}
+    arrays[r.TEXT_ARRAY.oid] = r.TEXT
+    arrays[st.INT2VECTOR.oid] = r.INT2
+    arrays[st.OIDVECTOR.oid] = st.OID
+    for oid, elem in arrays.items():
+        enc = binary.ENCODERS.get(elem.oid)
+        if enc is not None:
+            binary.ENCODERS.setdefault(oid, _array_encoder(elem.oid, enc))
+
+
+def _array_encoder(elem_oid: int, enc: Any) -> Any:
+    import struct
+
+    def encode(items: list[Any]) -> bytes:
+        assert isinstance(items, list), "arrays are Python lists"
+        if not items:
+            return struct.pack("!iiI", 0, 0, elem_oid)
+        nulls = any(v is None for v in items)
+        out = [struct.pack("!iiIii", 1, 1 if nulls else 0, elem_oid, len(items), 1)]
+        for v in items:
+            if v is None:
+                out.append(struct.pack("!i", -1))
+            else:
+                b = enc(v)
+                out.append(struct.pack("!i", len(b)) + b)
+        return b"".join(out)
+    return encode
 
 
 def _quote_literal(value: str) -> str:
@@ -26,11 +72,37 @@ class EngineBackend:
         from dsql.engine import Database
 
         self.db = Database.open(data_dir)
+        _register_catalog_binary_codecs()
+        self.catalog_roles = False  # True once role_store() serves logins from the catalog
+
+    def role_store(self, admin: str, password: str | None) -> RoleStore:
+        """Logins checked against the catalog's roles; the admin role is created (superuser,
+        LOGIN, password from DSQL_ADMIN_PASSWORD) at first start, and gets that password if
+        it has none yet."""
+        from dsql.session import Session
+
+        role = self.db.catalogs.latest.roles.get(admin)
+        if role is None or (role.password is None and password is not None):
+            secret = scram_verifier(password) if password is not None else None
+            session = Session(self.db)
+            try:
+                quoted = '"' + admin.replace('"', '""') + '"'
+                verb = "CREATE ROLE" if role is None else "ALTER ROLE"
+                opts = " SUPERUSER LOGIN" if role is None else ""
+                pw = f" PASSWORD {_quote_literal(secret)}" if secret is not None else ""
+                session.execute(f"{verb} {quoted} WITH{opts}{pw}")
+            finally:
+                session.close()
+        self.catalog_roles = True
+        return CatalogRoleStore(self.db.catalogs)
 
     def open_session(self, startup: StartupInfo, client: ClientChannel) -> object:
         from dsql.session import Session
 
         session = Session(self.db)
+        session.user = startup.user
+        session.database = startup.database or startup.user
+        session.authenticated = self.catalog_roles
         try:
             # PostgreSQL applies startup parameters and -c options as SET at session start.
             settings = dict(startup.settings)

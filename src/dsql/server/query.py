@@ -174,6 +174,8 @@ class Processor:
         if mtype in (COPY_DATA, COPY_DONE, COPY_FAIL):
             return True  # stray copy traffic after a failed COPY: dropped, per the protocol
         if self.skip_until_sync and mtype != SYNC:
+            if mtype == FLUSH:  # the ErrorResponse must reach a client waiting at Flush
+                self.flush()    # (asyncpg: Parse, Describe, Flush)
             return True
         handler = self._handlers.get(mtype)
         if handler is None:  # 'p' after authentication

@@ -1,8 +1,9 @@
 """Running a Server: in a background thread (tests, embedding) or as `dsql serve`'s main loop.
 
-``serve_command(args)`` is the whole `dsql serve`: build the config, the role store (the admin
-role from ``--admin-user`` and ``DSQL_ADMIN_PASSWORD``), TLS, the backend for the data
-directory, then serve until SIGTERM or SIGINT and shut down cleanly.
+``serve_command(args)`` is the whole `dsql serve`: build the config, TLS, the backend for the
+data directory, the role store (the catalog's roles; the admin role from ``--admin-user`` and
+``DSQL_ADMIN_PASSWORD`` is created there at first start), then serve until SIGTERM or SIGINT
+and shut down cleanly.
 """
 
 from __future__ import annotations
@@ -164,13 +165,12 @@ def serve_command(args: argparse.Namespace) -> int:
         return 2
     if auth == "trust":
         log.warning("authentication is trust: role %r connects without a password", admin)
-    roles = InMemoryRoleStore()
-    roles.add(admin, password, superuser=True)
     data_dir = Path(args.data).expanduser() if args.data else default_data_dir()
     try:
         ssl_context = tls_context(config, data_dir)
         factory = load_backend_factory(args.backend) if args.backend else open_backend
         backend = factory(data_dir)
+        roles = build_role_store(backend, admin, password)
     except (BackendUnavailable, TlsSetupError, ValueError) as e:
         print(f"dsql serve: {e}", file=sys.stderr)
         return 2
@@ -181,6 +181,17 @@ def serve_command(args: argparse.Namespace) -> int:
         return loop.run_until_complete(_serve(server, data_dir))
     finally:
         loop.close()
+
+
+def build_role_store(backend: Backend, admin: str, password: str | None) -> RoleStore:
+    """The catalog's roles when the backend keeps them (the engine: the admin role is created
+    there at first start), else an in-memory store holding just the admin role."""
+    role_store = getattr(backend, "role_store", None)
+    if callable(role_store):
+        return role_store(admin, password)  # type: ignore[no-any-return]
+    roles = InMemoryRoleStore()
+    roles.add(admin, password, superuser=True)
+    return roles
 
 
 async def _serve(server: Server, data_dir: Path) -> int:

@@ -49,6 +49,7 @@ def key_converter(b: Bound, col_type: r.SqlType, compiler: Compiler
             return v if v is None or lo <= v < hi else NO_MATCH
         return conv_int
     if src.oid == r.UNKNOWN.oid:
+        compiler._infer(b, dst)  # $1 compared with a key column takes the column's type
         conv = casts.cast_fn(r.UNKNOWN, dst.base, compiler.ctx, casts.IMPLICIT)
         return lambda p: None if (v := f((), p)) is None else conv(v)
     if src.oid == r.VARCHAR.oid and dst.oid == r.TEXT.oid or \

@@ -30,13 +30,14 @@ from dsql.sql.types import registry as r
 from dsql.sql.types.registry import SqlType
 
 AGGREGATES = {"count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every",
-              "string_agg"}
+              "string_agg", "array_agg"}
 _AGG_CLASSES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.LogicalAnd, exp.LogicalOr,
-                exp.GroupConcat)
+                exp.GroupConcat, exp.ArrayAgg)
 _INT = {r.INT2.oid, r.INT4.oid, r.INT8.oid}
 # the types PostgreSQL declares min and max for (arrays aside)
 _MINMAX = {t.oid for t in (r.INT2, r.INT4, r.INT8, r.FLOAT4, r.FLOAT8, r.NUMERIC, r.TEXT,
                            r.BPCHAR, r.DATE, r.TIME, r.TIMESTAMP, r.TIMESTAMPTZ, r.INTERVAL)}
+_MINMAX.add(26)  # oid (dsql.sql.system.types.OID)
 
 
 def is_aggregate(e: exp.Expression) -> bool:
@@ -213,8 +214,32 @@ class _Ordered:
         return self.inner.final()
 
 
+class _ArrayAgg:
+    """array_agg(v): the values in input order (an ORDER BY in the call is applied by
+    _Ordered before the values reach this), NULL for no rows."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def step(self, v: Any) -> None:
+        self.items.append(v)
+
+    def final(self) -> Any:
+        return self.items or None
+
+
 def make_spec(name: str, args: list[Bound], distinct: bool, compiler: Compiler) -> AggSpec:
     ctx = compiler.ctx
+    if name == "array_agg":
+        from dsql.sql.system.exprs import array_result_type
+        if not args:
+            raise UndefinedFunction("function array_agg() does not exist")
+        if args[0].type.oid == r.UNKNOWN.oid:
+            args[0] = compiler.coerce(args[0], r.TEXT, name)
+        return AggSpec(name, args[:1], distinct, array_result_type(args[0].type.base),
+                       _ArrayAgg)
     if name == "count":
         return AggSpec(name, args, distinct, r.INT8, _Count)
     if not args:

@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from dsql.errors import CannotCoerce, DatatypeMismatch, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import casts
-from dsql.sql.errors import GroupingError, UndefinedParameter
+from dsql.sql.errors import GroupingError, UndefinedColumn, UndefinedParameter, UndefinedTable
 from dsql.sql.functions import catalog, comparison
 from dsql.sql.functions import string as fstr
 from dsql.sql.names import sqltype_of
@@ -80,15 +80,24 @@ class Compiler:
         self.session = session
         self.volatile = False
         self.subquery_planner: Callable[[exp.Expression, Compiler], Bound] | None = None
-        # untyped parameters used where a type is declared: $n -> that type. Their values are
-        # read by its input function before the statement runs (PostgreSQL does it at Bind),
-        # so a bad value fails even when no row is read. Shared with nested compilers.
-        self.param_checks: dict[int, SqlType] = {}
+        self.outer: Scope | None = None  # the enclosing query's scope (correlated subqueries)
+        # parameter types inferred from use ($1 compared with an int4 column: int4), for
+        # ParameterDescription, and their values are read by that type's input function before
+        # the statement runs (as PostgreSQL does at Bind); shared by every compiler of one
+        # statement
+        self.inferred: dict[int, SqlType] = {}
 
     def with_scope(self, scope: Scope, agg: AggBinder | None = None) -> Compiler:
         c = Compiler(scope, self.ctx, self.param_types, agg, self.session)
         c.subquery_planner = self.subquery_planner
-        c.param_checks = self.param_checks
+        c.outer = self.outer
+        c.inferred = self.inferred
+        return c
+
+    def with_outer(self, outer: Scope) -> Compiler:
+        """A compiler for a subquery whose columns may refer to `outer`'s."""
+        c = self.with_scope(Scope())
+        c.outer = outer
         return c
 
     # -- entry points ---------------------------------------------------------------------------
@@ -100,7 +109,9 @@ class Compiler:
         handler = _HANDLERS.get(type(e))
         if handler is not None:
             b = handler(self, e)
-            if e.args.get("negate") and b.type.oid == r.BOOL.oid:
+            negate = e.args.get("negate") or (isinstance(e, exp.Escape)
+                                              and e.this.args.get("negate"))  # NOT LIKE ESCAPE
+            if negate and b.type.oid == r.BOOL.oid:
                 f = b.fn
                 if b.const:
                     return const(r.BOOL, None if b.value is None else not b.value)
@@ -125,7 +136,12 @@ class Compiler:
                                    f"{r.format_type(b.type.base)}")
         return self.cast(b, target, context)
 
+    def _infer(self, b: Bound, t: SqlType) -> None:
+        if b.param is not None and b.type.oid == r.UNKNOWN.oid and t.category not in "PX":
+            self.inferred.setdefault(b.param, t.base)
+
     def cast(self, b: Bound, target: SqlType, context: str = casts.EXPLICIT) -> Bound:
+        self._infer(b, target)
         if target.oid in _DATETIME and b.type.oid in (r.UNKNOWN.oid, r.TEXT.oid):
             self.volatile = True  # 'now', 'today' read the transaction time
         conv = casts.cast_fn(b.type, target, self.ctx, context)
@@ -139,7 +155,17 @@ class Compiler:
         if isinstance(e.this, exp.Star):
             raise FeatureNotSupported("* is not allowed here")
         qual = e.table or None
-        c = self.scope.resolve(qual, e.name)
+        try:
+            c = self.scope.resolve(qual, e.name)
+        except (UndefinedColumn, UndefinedTable):
+            if self.outer is None:
+                raise
+            try:
+                oc = self.outer.resolve(qual, e.name)
+            except (UndefinedColumn, UndefinedTable):
+                raise
+            j = oc.index
+            return Bound(oc.type, lambda row, p: p.ec.outer_rows[-1][j])  # type: ignore
         i = c.index
         return Bound(c.type, lambda row, p: row[i], column=i)
 
@@ -164,6 +190,8 @@ class Compiler:
     def operator(self, symbol: str, args: list[Bound]) -> Bound:
         res = catalog.resolve_operator(symbol, [a.type for a in args])
         self._check_literals(args, res.declared)
+        for a, d in zip(args, res.declared, strict=True):
+            self._infer(a, d)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, args)
 
@@ -480,8 +508,6 @@ class Compiler:
                 continue
             if a.const and a.value is not None:
                 casts.cast_fn(r.UNKNOWN, d, self.ctx, casts.IMPLICIT)(a.value)
-            elif a.param is not None:
-                self.param_checks.setdefault(a.param, d)
 
     def _function(self, e: exp.Func) -> Bound:
         name, args = function_parts(e)
@@ -494,6 +520,8 @@ class Compiler:
         bound = [self.compile(a) for a in args]
         res = catalog.resolve_function(name, [b.type for b in bound])
         self._check_literals(bound, res.declared)
+        for a, d in zip(bound, res.declared, strict=True):
+            self._infer(a, d)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, bound, fold=name not in VOLATILE
                            and name not in TIME_FUNCTIONS)

@@ -20,6 +20,10 @@ _SQLGLOT_NAMES = {"int": "integer", "double precision": "double precision",
 def sqltype_of(dt: exp.Expression) -> SqlType:
     """The SqlType a sqlglot DataType denotes ('INT', 'VARCHAR(10)', 'NUMERIC(5, 2)', ...)."""
     text = dt.sql(dialect="postgres")
+    text = re.sub(r'(?i)(^|\s)"?pg_catalog"?\.', r"\1", text)
+    if text.strip() in ('"char"', "\"char\"[]"):
+        from dsql.sql.system.types import CHAR, CHAR_ARRAY
+        return CHAR if not text.strip().endswith("[]") else CHAR_ARRAY
     m = _TYPE_TEXT.match(text)
     if m is None:
         raise FeatureNotSupported(f'type "{text}" is not supported')
@@ -29,9 +33,11 @@ def sqltype_of(dt: exp.Expression) -> SqlType:
         name = f"{name} {m.group(4).lower()}"
     name = _SQLGLOT_NAMES.get(name, name)
     if m.group(3):
-        if name != "text":
+        from dsql.sql.system.types import array_type_of
+        at = array_type_of(r.lookup_type(name, mods))
+        if at is None:
             raise FeatureNotSupported(f"array type {name}[] is not supported")
-        name += "[]"
+        return at
     return r.lookup_type(name, mods)
 
 

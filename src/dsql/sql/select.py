@@ -25,7 +25,10 @@ from dsql.errors import (
     SqlSyntaxError,
     SyntaxErrorOrAccessRuleViolation,
 )
-from dsql.sql import casts
+from dsql.sql import (
+    casts,
+    system,  # noqa: I001  (pg_catalog / information_schema relations)
+)
 from dsql.sql.access import NO_MATCH, Access, PointGet, choose_access, conjuncts
 from dsql.sql.aggregate import GroupBinder, aggregate_rows, contains_aggregate
 from dsql.sql.errors import (
@@ -99,7 +102,8 @@ def plan_from(b: Binder, sel: exp.Select, where: list[exp.Expression],
     if frm is None:
         return FromItem(Scope(), lambda ec: iter([()])), where
     first = frm.this
-    if not joins and isinstance(first, exp.Table) and not _is_function_table(first):
+    if not joins and isinstance(first, exp.Table) and not _is_function_table(first) \
+            and system.system_relation_for(b, first) is None:
         table = b.table(first)
         alias = first.alias_or_name
         scope = Scope()
@@ -138,6 +142,9 @@ def _is_function_table(t: exp.Table) -> bool:
 
 def _from_item(b: Binder, node: exp.Expression) -> FromItem:
     if isinstance(node, exp.Table) and not _is_function_table(node):
+        sys_item = system.from_item(b, node)
+        if sys_item is not None:
+            return sys_item
         table = b.table(node)
         alias = node.alias_or_name
         scope = Scope()
@@ -176,6 +183,10 @@ def _function_table(b: Binder, node: exp.Table) -> FromItem:
     name = (f.name if isinstance(f, exp.Anonymous) else f.sql_name()).lower()
     name = {"exploding_generate_series": "generate_series"}.get(name, name)
     if name not in ("generate_series",):
+        sys_args = [f.this] if isinstance(f, exp.Explode) else list(f.expressions)
+        sys_item = system.function_table(b, node, name, sys_args)
+        if sys_item is not None:
+            return sys_item
         raise FeatureNotSupported(f"function {name} in FROM is not supported")
     args = [b.compiler.compile(a) for a in f.expressions] if isinstance(f, exp.Anonymous) \
         else [b.compiler.compile(a) for a in (f.args.get("start"), f.args.get("end"),
@@ -565,6 +576,8 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
                 items.append((c.name, exp.column(c.name, c.relation or None)))
         else:
             items.append((_output_name(e), e.this if isinstance(e, exp.Alias) else e))
+    if system.window.has_window(items):
+        items, scope, src = system.window.plan_windows(b, items, scope, src)
 
     group = sel.args.get("group")
     having = sel.args.get("having")
@@ -623,6 +636,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
         hidden.append(bd)
     b.volatile |= base.volatile or top.volatile
     all_fns = [bd.fn for bd in out_bounds] + [bd.fn for bd in hidden]
+    srf = any(system.srf.is_srf(ex) for _, ex in items)
     nout = len(items)
     distinct = sel.args.get("distinct") is not None
     if distinct and hidden:
@@ -645,6 +659,8 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
             out = [(f0(row, p),) for row in rows]
         else:
             out = [tuple([f(row, p) for f in all_fns]) for row in rows]
+        if srf:
+            out = system.srf.expand(out)
         if distinct:
             out = _dedupe(out, lambda rw: tuple(v if g is None or v is None else g(v)
                                                 for v, g in zip(rw, gks, strict=True)))
@@ -785,10 +801,35 @@ class SelectPlan(Plan):
 
 
 def scalar_subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
-    """(SELECT ...), EXISTS (SELECT ...), x IN (SELECT ...): uncorrelated only."""
+    """(SELECT ...), EXISTS (SELECT ...), x IN (SELECT ...), ARRAY(SELECT ...); the subquery
+    may refer to the enclosing query's columns (one level): it runs once per outer row."""
+    sb = Binder(b.catalog, b.search_path, b.compiler.with_outer(comp.scope))
+    try:
+        return _subquery(sb, node, comp)
+    finally:
+        b.volatile |= sb.volatile
+
+
+def _run_sub(q: QueryPlan, row: Row, p: Sequence[Any]) -> list[Row]:
+    ec = _current_ec(p)
+    stack = ec.__dict__.setdefault("outer_rows", [])
+    stack.append(row)
+    try:
+        return q.rows(ec)
+    finally:
+        stack.pop()
+
+
+def _subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
     if isinstance(node, exp.Exists):
         q = plan_query(b, node.this)
-        return Bound(r.BOOL, lambda row, p, q=q: bool(q.rows(_current_ec(p))))
+        return Bound(r.BOOL, lambda row, p, q=q: bool(_run_sub(q, row, p)))
+    if isinstance(node, exp.Array):
+        q = plan_query(b, node.expressions[0])
+        if len(q.types) != 1:
+            raise FeatureNotSupported("subquery must return only one column")
+        at = system.exprs.array_result_type(q.types[0])
+        return Bound(at, lambda row, p, q=q: [v for (v,) in _run_sub(q, row, p)])
     if isinstance(node, exp.In):
         q = plan_query(b, node.args["query"].this)
         if len(q.types) != 1:
@@ -800,7 +841,7 @@ def scalar_subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
 
         def f_in(row: Row, p: Sequence[Any]) -> Any:
             x = lf(row, p)
-            vals = q.rows(_current_ec(p))
+            vals = _run_sub(q, row, p)
             if x is None:
                 return None if vals else False
             saw_null = False
@@ -816,7 +857,7 @@ def scalar_subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
         raise SqlSyntaxError("subquery must return only one column")
 
     def f_scalar(row: Row, p: Sequence[Any]) -> Any:
-        rows = q.rows(_current_ec(p))
+        rows = _run_sub(q, row, p)
         if len(rows) > 1:
             raise CardinalityViolation("more than one row returned by a subquery used as an "
                                        "expression")

@@ -46,6 +46,17 @@ _ALL = [
     Setting("default_transaction_read_only", "off"),
     Setting("max_identifier_length", "63", False, True),
     Setting("server_version_num", "160004", False, True),
+    Setting("password_encryption", "scram-sha-256"),
+    Setting("default_table_access_method", "heap"),
+    Setting("default_tablespace", ""),
+    Setting("client_min_messages", "notice"),
+    Setting("bytea_output", "hex"),
+    Setting("row_security", "on"),
+    Setting("work_mem", "4MB"),
+    Setting("lc_collate", "C.UTF-8", False, True),
+    Setting("lc_ctype", "C.UTF-8", False, True),
+    Setting("max_connections", "100", False, True),
+    Setting("block_size", "8192", False, True),
     Setting("dsql.max_transaction_rows", "3000"),
     Setting("dsql.max_transaction_bytes", str(10 << 20)),
     Setting("dsql.max_transaction_age_s", "300"),
@@ -94,6 +105,12 @@ def normalise(setting: Setting, value: str) -> str:
         if x <= 0:
             raise InvalidParameterValue(f'invalid value for parameter "{name}": "{value}"')
         return value
+    if name == "password_encryption":
+        v = value.strip().lower()
+        if v not in ("scram-sha-256", "md5"):
+            raise InvalidParameterValue(f'invalid value for parameter "password_encryption": '
+                                        f'"{value}"')
+        return v
     if name in ("default_transaction_isolation",):
         v = " ".join(value.lower().split())
         if v != "repeatable read":

@@ -93,9 +93,16 @@ def classify(sql: str) -> tuple[str, dict[str, object]] | None:
     if w in ("rollback", "abort"):
         if re.match(r"^(rollback|abort)(\s+(work|transaction))?$", s, re.I):
             return "rollback", {}
-        raise FeatureNotSupported("ROLLBACK TO SAVEPOINT is not supported")
+        rm = re.match(r"^rollback(?:\s+(?:work|transaction))?\s+to\s+(?:savepoint\s+)?"
+                      r"(\S+)$", s, re.I)
+        if rm is None:
+            raise SqlSyntaxError(f'syntax error at or near "{s.split()[-1]}"')
+        return "rollback_to", {"name": _savepoint_name(rm.group(1))}
     if w in ("savepoint", "release"):
-        raise FeatureNotSupported("savepoints are not supported")
+        sm = re.match(r"^(?:savepoint|release(?:\s+savepoint)?)\s+(\S+)$", s, re.I)
+        if sm is None:
+            raise SqlSyntaxError(f'syntax error at or near "{w.upper()}"')
+        return w, {"name": _savepoint_name(sm.group(1))}
     if w == "set":
         tm = _SET_TXN.match(s)
         if tm is not None:
@@ -124,6 +131,10 @@ def classify(sql: str) -> tuple[str, dict[str, object]] | None:
             raise SqlSyntaxError("syntax error at or near \"RESET\"")
         return "reset", {"name": rm.group("name")}
     return None
+
+
+def _savepoint_name(token: str) -> str:
+    return token[1:-1].replace('""', '"') if token.startswith('"') else token.lower()
 
 
 def _set_value(v: str) -> str | None:

@@ -429,3 +429,6 @@ fn("to_timestamp", (F8,), TSZ, fdt.to_timestamp)
 for t in (D, TS, TSZ):
     fn("isfinite", (t,), B, fdt.isfinite)
 fn("isfinite", (IV,), B, lambda i: True)
+
+# catalog introspection functions (format_type, pg_get_indexdef, ~, ...) register themselves
+from dsql.sql.functions import introspection as _introspection  # noqa: E402,F401
