@@ -349,7 +349,7 @@ class Session:
         volatile = b.volatile or comp.volatile
         plan.volatile = volatile
         plan.catalog_version = catalog.version
-        plan.subqueries = has_sub[0]  # type: ignore[attr-defined]
+        plan.subqueries = has_sub[0] or b.shared.needs_ec  # type: ignore[attr-defined]
         return plan, volatile
 
     def session_function(self, name: str) -> tuple[r.SqlType, Any] | None:

@@ -37,7 +37,9 @@ def is_aggregate(e: exp.Expression) -> bool:
 
 
 def contains_aggregate(e: exp.Expression) -> bool:
-    return any(is_aggregate(n) for n in e.walk() if isinstance(n, exp.Expression))
+    """Whether `e` calls an aggregate of this query level (not inside a subquery)."""
+    return any(is_aggregate(n) for n in e.walk(prune=lambda n: n is not e and isinstance(
+        n, (exp.Subquery, exp.Exists, exp.Select))) if isinstance(n, exp.Expression))
 
 
 @dataclass
@@ -211,6 +213,7 @@ class GroupBinder:
     group_types: list[SqlType]
     specs: list[AggSpec] = field(default_factory=list)
     _agg_sql: dict[str, int] = field(default_factory=dict)
+    group_columns: list[int | None] = field(default_factory=list)  # input row index per key
 
     def intercept(self, e: exp.Expression, compiler: Compiler) -> Bound | None:
         s = e.sql()
@@ -227,6 +230,9 @@ class GroupBinder:
             return Bound(self.specs[k].result, lambda row, p: row[i])
         if isinstance(e, exp.Column):
             c = self.input_compiler.scope.resolve(e.table or None, e.name)
+            if c.index in self.group_columns:  # e.dept when grouped by dept
+                i = self.group_columns.index(c.index)
+                return Bound(self.group_types[i], lambda row, p: row[i], column=i)
             raise GroupingError(f'column "{c.relation}.{c.name}" must appear in the GROUP BY '
                                 "clause or be used in an aggregate function")
         return None

@@ -59,6 +59,13 @@ class Scope:
             raise AmbiguousColumn(f'column reference "{name}" is ambiguous')
         return hits[0]
 
+    def has(self, qualifier: str | None, name: str) -> bool:
+        """Whether `resolve` would look no further out: the column is here, or its qualifier
+        names a relation here (then a missing column is this scope's error)."""
+        if qualifier is not None:
+            return qualifier in self.relations
+        return any(c.name == name for c in self.columns)
+
     def star(self, qualifier: str | None) -> list[ScopeColumn]:
         if qualifier is not None and qualifier not in self.relations:
             raise UndefinedTable(f'missing FROM-clause entry for table "{qualifier}"')

@@ -22,8 +22,8 @@ from dsql.errors import DatatypeMismatch, FeatureNotSupported
 from dsql.sql import casts
 from dsql.sql.access import NO_MATCH, Access, PointGet, choose_access, conjuncts
 from dsql.sql.aggregate import GroupBinder, aggregate_rows, contains_aggregate
-from dsql.sql.errors import CardinalityViolation, InvalidColumnReference, UndefinedTable
-from dsql.sql.expr import Bound, Compiler
+from dsql.sql.errors import InvalidColumnReference, UndefinedTable
+from dsql.sql.expr import Bound, Compiler, Level
 from dsql.sql.functions import comparison
 from dsql.sql.plan import ExecContext, OutColumn, Outcome, Plan
 from dsql.sql.scope import Scope
@@ -33,23 +33,70 @@ Source = Callable[[ExecContext], Iterator[tuple[Any, ...]]]
 Row = tuple[Any, ...]
 
 
+class _Shared:
+    """State every binder of one statement shares (subqueries, CTE bodies, views)."""
+
+    __slots__ = ("deps", "expand_stars", "needs_ec", "view_depth")
+
+    def __init__(self) -> None:
+        self.deps: set[int] = set()  # ids of the tables and views the statement reads
+        self.needs_ec = False  # some closure reads p.ec (outer rows, LATERAL)
+        self.expand_stars = False  # CREATE VIEW: write each * out in the AST as its columns
+        self.view_depth = 0  # views being expanded around this binder
+
+
 class Binder:
-    """Per statement: the catalog, search path, value context and parameter types."""
+    """Per query level: the catalog, search path, value context and parameter types, and the
+    WITH queries in scope. A subquery gets a child binder (`child`) whose compiler looks up
+    unknown columns in the enclosing query's compiler."""
 
     def __init__(self, catalog: Catalog, search_path: list[str], compiler: Compiler) -> None:
         self.catalog = catalog
         self.search_path = search_path
         self.compiler = compiler
         self.volatile = False
+        self.ctes: dict[str, Any] = {}  # name -> ctes.Cte
+        self.shared = _Shared()
+        compiler.binder = self
+
+    def child(self, outer: Compiler) -> Binder:
+        """A binder for a subquery of the query `outer` compiles."""
+        comp = Compiler(Scope(), outer.ctx, outer.param_types, session=outer.session)
+        comp.subquery_planner = outer.subquery_planner
+        comp.outer, comp.level = outer, Level()
+        b = Binder(self.catalog, self.search_path, comp)
+        b.ctes = dict(self.ctes)
+        b.shared = self.shared
+        self.shared.needs_ec = True
+        return b
 
     def table(self, t: exp.Table) -> Table:
         schemas = [t.db] if t.db else self.search_path
         for s in schemas:
             found = self.catalog.find_table(s, t.name)
             if found is not None:
+                self.shared.deps.add(found.id)
                 return found
         name = f"{t.db}.{t.name}" if t.db else t.name
         raise UndefinedTable(f'relation "{name}" does not exist')
+
+    def special(self, t: exp.Table) -> FromItem | None:
+        """A FROM item for a WITH query or a view of this name, or None for a table."""
+        if not t.db and t.name in self.ctes:
+            from dsql.sql.ctes import cte_item
+            return cte_item(self, self.ctes[t.name], t)
+        find_view = getattr(self.catalog, "find_view", None)
+        if find_view is None:
+            return None
+        for s in ([t.db] if t.db else self.search_path):
+            if self.catalog.find_table(s, t.name) is not None:
+                return None
+            v = find_view(s, t.name)
+            if v is not None:
+                from dsql.sql.views import view_item
+                self.shared.deps.add(v.id)
+                return view_item(self, v, t)
+        return None
 
     def codecs(self, table: Table) -> tuple[TableCodec, list[IndexCodec]]:
         codec = codec_for(table)
@@ -87,7 +134,8 @@ def plan_from(b: Binder, sel: exp.Select, where: list[exp.Expression],
     if frm is None:
         return FromItem(Scope(), lambda ec: iter([()])), where
     first = frm.this
-    if not joins and isinstance(first, exp.Table) and not _is_function_table(first):
+    if not joins and isinstance(first, exp.Table) and not _is_function_table(first) and \
+            b.special(first) is None:
         table = b.table(first)
         alias = first.alias_or_name
         scope = Scope()
@@ -123,6 +171,9 @@ def _is_function_table(t: exp.Table) -> bool:
 
 def _from_item(b: Binder, node: exp.Expression) -> FromItem:
     if isinstance(node, exp.Table) and not _is_function_table(node):
+        special = b.special(node)
+        if special is not None:
+            return special
         table = b.table(node)
         alias = node.alias_or_name
         scope = Scope()
@@ -138,22 +189,33 @@ def _from_item(b: Binder, node: exp.Expression) -> FromItem:
     if isinstance(node, exp.Subquery):
         inner = plan_query(b, node.this)
         alias = node.alias_or_name or "subquery"
-        names = [c.name for c in inner.columns]
-        ta = node.args.get("alias")
-        if ta is not None and ta.columns:
-            for i, cn in enumerate(ta.columns):
-                names[i] = cn.name
+        names = alias_names(node, [c.name for c in inner.columns], alias)
         scope = Scope()
         scope.add_relation(alias, list(zip(names, inner.types, strict=True)))
 
         def sub(ec: ExecContext) -> Iterator[Row]:
             return iter(inner.rows(ec))
         return FromItem(scope, sub)
+    if isinstance(node, exp.Lateral):
+        raise FeatureNotSupported("LATERAL must follow another FROM item")
     if isinstance(node, exp.Table) and _is_function_table(node):
         return _function_table(b, node)
     if isinstance(node, exp.Values):
         return _values_item(b, node)
     raise FeatureNotSupported(f"FROM item {node.sql()} is not supported")
+
+
+def alias_names(node: exp.Expression, names: list[str], alias: str) -> list[str]:
+    """Output names after a table alias's column list `AS alias(a, b)` (42P10 if too long)."""
+    names = list(names)
+    ta = node.args.get("alias")
+    if ta is not None and ta.columns:
+        if len(ta.columns) > len(names):
+            raise InvalidColumnReference(f'table "{alias}" has {len(names)} columns available '
+                                         f"but {len(ta.columns)} columns specified")
+        for i, cn in enumerate(ta.columns):
+            names[i] = cn.name
+    return names
 
 
 def _function_table(b: Binder, node: exp.Table) -> FromItem:
@@ -162,31 +224,8 @@ def _function_table(b: Binder, node: exp.Table) -> FromItem:
     name = {"exploding_generate_series": "generate_series"}.get(name, name)
     if name not in ("generate_series",):
         raise FeatureNotSupported(f"function {name} in FROM is not supported")
-    args = [b.compiler.compile(a) for a in f.expressions] if isinstance(f, exp.Anonymous) \
-        else [b.compiler.compile(a) for a in (f.args.get("start"), f.args.get("end"),
-                                                f.args.get("step")) if a is not None]
-    if not all(a.type.oid in (r.INT4.oid, r.INT8.oid, r.INT2.oid, r.UNKNOWN.oid) for a in args):
-        raise FeatureNotSupported("generate_series over non-integers is not supported")
-    t = r.INT8 if any(a.type.oid == r.INT8.oid for a in args) else r.INT4
-    args = [b.compiler.coerce(a, t, "generate_series") for a in args]
-    alias = node.alias_or_name or "generate_series"
-    ta = node.args.get("alias")
-    col = ta.columns[0].name if ta is not None and ta.columns else alias
-    scope = Scope()
-    scope.add_relation(alias, [(col, t)])
-    fns = [a.fn for a in args]
-
-    def gen(ec: ExecContext) -> Iterator[Row]:
-        vals = [f((), ec.params) for f in fns]
-        if any(v is None for v in vals):
-            return iter(())
-        step = vals[2] if len(vals) > 2 else 1
-        if step == 0:
-            from dsql.errors import InvalidParameterValue
-            raise InvalidParameterValue("step size cannot equal zero")
-        stop = vals[1] + (1 if step > 0 else -1)
-        return ((v,) for v in range(vals[0], stop, step))
-    return FromItem(scope, gen)
+    from dsql.sql.series import series_item
+    return series_item(b, node)
 
 
 def _values_item(b: Binder, node: exp.Values) -> FromItem:
@@ -209,6 +248,9 @@ def _values_item(b: Binder, node: exp.Values) -> FromItem:
 
 
 def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
+    if isinstance(j.this, exp.Lateral):
+        from dsql.sql.lateral import lateral_join
+        return lateral_join(b, left, j)
     right = _from_item(b, j.this)
     side = (j.side or "").upper()
     kind = (j.kind or "").upper()
@@ -309,6 +351,15 @@ class QueryPlan:
 
 
 def plan_query(b: Binder, node: exp.Expression) -> QueryPlan:
+    w = node.args.get("with_") or node.args.get("with")
+    if w is not None:
+        from dsql.sql.ctes import with_queries
+        with with_queries(b, w):
+            return _plan_query(b, node)
+    return _plan_query(b, node)
+
+
+def _plan_query(b: Binder, node: exp.Expression) -> QueryPlan:
     if isinstance(node, exp.Select):
         return plan_select(b, node)
     if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
@@ -466,8 +517,6 @@ def _sort(rows: list[Row], keys: list[tuple[Callable[..., Any], r.SqlType, exp.O
 
 
 def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
-    if sel.args.get("with") is not None:
-        raise FeatureNotSupported("WITH is not supported yet")
     locks = sel.args.get("locks") or []
     lock: Kind | None = None
     if locks:
@@ -495,14 +544,21 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
 
     # select list (expand *)
     items: list[tuple[str, exp.Expression]] = []
+    starred = False
     for e in sel.expressions:
         if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this,
                                                                                 exp.Star)):
             qual = e.table if isinstance(e, exp.Column) and e.table else None
+            starred = True
             for c in scope.star(qual):
                 items.append((c.name, exp.column(c.name, c.relation or None)))
         else:
             items.append((_output_name(e), e.this if isinstance(e, exp.Alias) else e))
+    if starred and b.shared.expand_stars:
+        sel.set("expressions", [exp.alias_(exp.column(n, ex.table or None, quoted=True), n,
+                                           quoted=True) if isinstance(ex, exp.Column) and
+                                n == ex.name else exp.alias_(ex.copy(), n, quoted=True)
+                                for n, ex in items])
 
     group = sel.args.get("group")
     having = sel.args.get("having")
@@ -526,7 +582,8 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
     base = b.compiler.with_scope(scope)
     if aggregating:
         gbounds = [base.compile(g) for g in resolved_groups]
-        binder = GroupBinder(base, [g.sql() for g in resolved_groups], [g.type for g in gbounds])
+        binder = GroupBinder(base, [g.sql() for g in resolved_groups], [g.type for g in gbounds],
+                             group_columns=[g.column for g in gbounds])
         top = b.compiler.with_scope(scope, binder)
     else:
         top = base
@@ -695,43 +752,9 @@ class SelectPlan(Plan):
 
 
 def scalar_subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
-    """(SELECT ...), EXISTS (SELECT ...), x IN (SELECT ...): uncorrelated only."""
-    if isinstance(node, exp.Exists):
-        q = plan_query(b, node.this)
-        return Bound(r.BOOL, lambda row, p, q=q: bool(q.rows(_current_ec(p))))
-    if isinstance(node, exp.In):
-        q = plan_query(b, node.args["query"].this)
-        if len(q.types) != 1:
-            raise FeatureNotSupported("subquery has too many columns")
-        left = comp.compile(node.this)
-        eq = comp.operator("=", [Bound(left.type, lambda row, p: row[0]),
-                                 Bound(q.types[0], lambda row, p: row[1])]).fn
-        lf = left.fn
-
-        def f_in(row: Row, p: Sequence[Any]) -> Any:
-            x = lf(row, p)
-            vals = q.rows(_current_ec(p))
-            if x is None:
-                return None if vals else False
-            saw_null = False
-            for (v,) in vals:
-                if v is None:
-                    saw_null = True
-                elif eq((x, v), p):
-                    return True
-            return None if saw_null else False
-        return Bound(r.BOOL, f_in)
-    q = plan_query(b, node.this if isinstance(node, exp.Subquery) else node)
-    if len(q.types) != 1:
-        raise FeatureNotSupported("subquery must return only one column")
-
-    def f_scalar(row: Row, p: Sequence[Any]) -> Any:
-        rows = q.rows(_current_ec(p))
-        if len(rows) > 1:
-            raise CardinalityViolation("more than one row returned by a subquery used as an "
-                                       "expression")
-        return rows[0][0] if rows else None
-    return Bound(q.types[0], f_scalar)
+    """(SELECT ...), EXISTS, IN / ANY / ALL (SELECT ...), correlated or not (subquery.py)."""
+    from dsql.sql.subquery import plan_subquery
+    return plan_subquery(comp.binder or b, node, comp)
 
 
 class ParamsWithContext(tuple):  # type: ignore[type-arg]
