@@ -25,8 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from dsql.errors import DatatypeMismatch, DsqlError, FeatureNotSupported
-from dsql.sql.errors import DuplicateObject, InvalidColumnReference
+from dsql.errors import (
+    DatatypeMismatch,
+    DsqlError,
+    FeatureNotSupported,
+    SyntaxErrorOrAccessRuleViolation,
+)
+from dsql.sql.errors import InvalidColumnReference
 from dsql.sql.plan import ExecContext
 from dsql.sql.scope import Scope
 from dsql.sql.types import registry as r
@@ -44,6 +49,10 @@ class ProgramLimitExceeded(DsqlError):
 
 class InvalidRecursion(DsqlError):
     sqlstate = "42P19"
+
+
+class DuplicateAlias(SyntaxErrorOrAccessRuleViolation):
+    sqlstate = "42712"
 
 
 @dataclass
@@ -77,7 +86,7 @@ def with_queries(b: Binder, w: exp.With) -> Iterator[None]:
         for cte in w.expressions:
             name = cte.alias_or_name
             if name in seen:
-                raise DuplicateObject(f'WITH query name "{name}" specified more than once')
+                raise DuplicateAlias(f'WITH query name "{name}" specified more than once')
             seen.add(name)
             body = cte.this
             if isinstance(body, (exp.Insert, exp.Update, exp.Delete)):

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from dsql.errors import SyntaxErrorOrAccessRuleViolation
 from dsql.sql.access import choose_access
+from dsql.sql.ctes import DuplicateAlias
 from dsql.sql.plan import ExecContext
 from dsql.sql.scope import Scope
 
@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 
 Row = tuple[Any, ...]
 Target = tuple[bytes, Row, Row]
-
-
-class DuplicateAlias(SyntaxErrorOrAccessRuleViolation):
-    sqlstate = "42712"
 
 
 def target_scope(table: Table, alias: str) -> Scope:
