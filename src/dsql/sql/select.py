@@ -516,7 +516,58 @@ def _sort(rows: list[Row], keys: list[tuple[Callable[..., Any], r.SqlType, exp.O
     return rows
 
 
+def _is_srf(e: exp.Expression) -> bool:
+    return isinstance(e, (exp.ExplodingGenerateSeries, exp.GenerateSeries)) or \
+        (isinstance(e, exp.Anonymous) and e.name.lower() == "generate_series")
+
+
+def _srfs(e: exp.Expression) -> list[exp.Expression]:
+    return [n for n in e.walk(prune=lambda n: isinstance(n, (exp.Subquery, exp.Exists,
+                                                              exp.Select)) and n is not e)
+            if isinstance(n, exp.Expression) and _is_srf(n)]
+
+
+def _lift_srf(sel: exp.Select) -> exp.Select | None:
+    """`SELECT x, generate_series(1, x) FROM t` as `SELECT x, s.g FROM t, LATERAL
+    generate_series(1, x) s(g)` (PostgreSQL runs a set-returning function of the select list
+    once per input row); None when the select list has none."""
+    if not any(_srfs(e) for e in sel.expressions):
+        return None
+    sel = sel.copy()
+    hits = [(i, n) for i, e in enumerate(sel.expressions) for n in _srfs(e)]
+    if len(hits) > 1:
+        raise FeatureNotSupported("more than one set-returning function in a select list is "
+                                  "not supported")
+    if sel.args.get("group") or sel.args.get("having") or \
+            any(contains_aggregate(e) for e in sel.expressions):
+        raise FeatureNotSupported("a set-returning function beside aggregates is not supported")
+    i, fn = hits[0]
+    item = sel.expressions[i]
+    whole = fn is item or (isinstance(item, exp.Alias) and fn is item.this)
+    name = item.alias if whole and isinstance(item, exp.Alias) else "generate_series"
+    rel = "*srf*"
+    alias = exp.TableAlias(this=exp.to_identifier(rel, quoted=True),
+                           columns=[exp.to_identifier(name, quoted=True)])
+    ref = exp.column(name, rel, quoted=True)
+    if sel.args.get("from_") is None and sel.args.get("from") is None:
+        sel.set("from_", exp.From(this=exp.Table(this=fn.copy(), alias=alias)))
+    else:
+        joins = list(sel.args.get("joins") or [])
+        joins.append(exp.Join(this=exp.Lateral(this=fn.copy(), alias=alias)))
+        sel.set("joins", joins)
+    exprs = list(sel.expressions)
+    if whole:
+        exprs[i] = exp.alias_(ref, name, quoted=True)
+    else:
+        fn.replace(ref)
+    sel.set("expressions", exprs)
+    return sel
+
+
 def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
+    lifted = _lift_srf(sel)
+    if lifted is not None:
+        return plan_select(b, lifted)
     locks = sel.args.get("locks") or []
     lock: Kind | None = None
     if locks:

@@ -114,7 +114,7 @@ def _comparison(comp: Compiler, op: str, left: Bound, right_type: r.SqlType
 def _in(b: Binder, node: exp.In, comp: Compiler) -> Bound:
     left_node = node.this
     if isinstance(left_node, exp.Tuple):
-        raise FeatureNotSupported("row-valued IN (SELECT ...) is not supported")
+        return _row_in(b, node, comp)
     q, run, correlated = plan_inner(b, node.args["query"], comp)
     if len(q.types) != 1:
         raise SqlSyntaxError("subquery has too many columns")
@@ -156,6 +156,36 @@ def _in(b: Binder, node: exp.In, comp: Compiler) -> Bound:
                 return True
         return None if saw_null else False
     return Bound(r.BOOL, f_in)
+
+
+def _row_in(b: Binder, node: exp.In, comp: Compiler) -> Bound:
+    """(a, b) IN (SELECT x, y ...): a row is equal when every column is, unknown when none
+    differs but some comparison is NULL."""
+    q, run, _ = plan_inner(b, node.args["query"], comp)
+    lefts = [comp.compile(x) for x in node.this.expressions]
+    if len(q.types) != len(lefts):
+        raise SqlSyntaxError("subquery has too many columns" if len(q.types) > len(lefts)
+                             else "subquery has too few columns")
+    eqs = [_comparison(comp, "=", lb, t) for lb, t in zip(lefts, q.types, strict=True)]
+    lfs = [lb.fn for lb in lefts]
+
+    def f_row_in(row: Row, p: Sequence[Any]) -> Any:
+        xs = [f(row, p) for f in lfs]
+        unknown = False
+        for vs in run(row, p):
+            res: bool | None = True
+            for x, v, eq in zip(xs, vs, eqs, strict=True):
+                if x is None or v is None:
+                    res = None
+                elif not eq(x, v):
+                    res = False
+                    break
+            if res is True:
+                return True
+            if res is None:
+                unknown = True
+        return None if unknown else False
+    return Bound(r.BOOL, f_row_in)
 
 
 def _quantified(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
