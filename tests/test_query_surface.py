@@ -182,3 +182,16 @@ def test_catalog_with_views_round_trips() -> None:
     assert back.find_view("public", "v") is not None and back.relation_exists("public", "v")
     old = b'{"version":1,"next_id":16,"schemas":["public"],"tables":[],"indexes":[]}'
     assert Catalog.from_bytes(old).views == {}
+
+
+def test_rename_of_a_column_a_view_reads_is_refused(session: Session) -> None:
+    # PostgreSQL binds views to column numbers and allows this; dsql stores view text, so it
+    # refuses (0A000) rather than leaving a broken view. An unused column may be renamed.
+    s = session
+    s.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b int)")
+    s.execute("CREATE VIEW v AS SELECT id, a FROM t")
+    s.execute("ALTER TABLE t RENAME COLUMN b TO c")
+    with pytest.raises(DsqlError) as err:
+        s.execute("ALTER TABLE t RENAME COLUMN a TO z")
+    assert err.value.sqlstate == "0A000"
+    assert s.execute("SELECT * FROM v").columns is not None

@@ -96,7 +96,13 @@ def _apply(node: exp.Expression, cat: Catalog, sp: list[str], ec: ExecContext,
     if isinstance(node, exp.Drop):
         return _drop(node, cat, sp, notices)
     if isinstance(node, exp.Alter):
-        return _alter(node, cat, sp, ec)
+        from dsql.sql.views import after_alter
+        before = _find_table(cat, node.this, sp)
+        before_name = before.name if before is not None else ""
+        changed = _alter(node, cat, sp, ec)
+        if before is not None:
+            after_alter(node, cat, sp, ec, notices, before.id, before_name)
+        return changed
     raise FeatureNotSupported(f"{node.key.upper()} is not supported")
 
 

@@ -224,3 +224,71 @@ def release(cat: Catalog, obj_id: int, what: str, cascade: bool, notices: list[A
         _notice(notices, f"drop cascades to {len(doomed)} other objects")
     for v, _ in doomed:
         del cat.views[v.id]
+
+
+# -- ALTER TABLE under views ----------------------------------------------------------------------
+
+def after_alter(node: exp.Alter, cat: Catalog, sp: list[str], ec: ExecContext,
+                notices: list[Any], table_id: int, old_name: str) -> None:
+    """Keeps the views over an altered table valid: RENAME TO rewrites their text; a dropped
+    column a view reads is 2BP01 (CASCADE drops the view); other changes that break a view
+    (RENAME COLUMN of a column it reads) are refused with 0A000 — PostgreSQL binds views to
+    column numbers, dsql to names."""
+    table = cat.tables.get(table_id)
+    if table is None:
+        return
+    affected: list[View] = []
+    todo = [table_id]
+    while todo:
+        assert len(affected) <= len(cat.views), "each view is listed once"
+        oid = todo.pop(0)
+        for v in cat.views.values():
+            if oid in v.depends and v not in affected:
+                affected.append(v)
+                todo.append(v.id)
+    if not affected:
+        return
+    if table.name != old_name:
+        for v in affected:
+            if table_id in v.depends:
+                v.sql = _rename_table(v.sql, table.schema, old_name, table.name)
+    actions = node.args.get("actions") or []
+    dropped = [c.name for a in actions if isinstance(a, exp.Drop)
+               for c in (a.args.get("tables") or a.expressions or [a.this])]
+    cascade = any(bool(a.args.get("cascade")) for a in actions if isinstance(a, exp.Drop))
+    for v in list(affected):
+        if v.id not in cat.views:
+            continue  # dropped by an earlier CASCADE
+        try:
+            _bind_stored(cat, sp, ec, v)
+        except DsqlError as err:
+            if not dropped:
+                raise FeatureNotSupported(
+                    f'cannot alter table "{table.name}" because view "{v.name}" depends on it',
+                    detail=f"Binding the view again fails: {err}") from None
+            col = dropped[0]
+            what = f"column {col} of table {table.name}"
+            if not cascade:
+                raise DependentObjectsStillExist(
+                    f"cannot drop {what} because other objects depend on it",
+                    detail=f"view {v.name} depends on {what}",
+                    hint="Use DROP ... CASCADE to drop the dependent objects too.") from None
+            release(cat, v.id, f"view {v.name}", True, [])
+            _notice(notices, f"drop cascades to view {v.name}")
+            del cat.views[v.id]
+
+
+def _bind_stored(cat: Catalog, sp: list[str], ec: ExecContext, v: View) -> None:
+    from dsql.sql.select import plan_query
+    ast = normalize_identifiers(sqlglot.parse_one(v.sql, dialect="postgres"), dialect="postgres")
+    q = plan_query(_query_binder(cat, sp, ec), ast)
+    if len(q.types) < len(v.columns):
+        raise DsqlError(f'view "{v.name}" has fewer columns than before', sqlstate="42P16")
+
+
+def _rename_table(sql: str, schema: str, old: str, new: str) -> str:
+    ast = normalize_identifiers(sqlglot.parse_one(sql, dialect="postgres"), dialect="postgres")
+    for t in ast.find_all(exp.Table):
+        if t.name == old and (not t.db or t.db == schema) and isinstance(t.this, exp.Identifier):
+            t.set("this", exp.to_identifier(new, quoted=True))
+    return ast.sql(dialect="postgres")
