@@ -296,6 +296,10 @@ class Compiler:
     def _in(self, e: exp.In) -> Bound:
         if e.args.get("query") is not None:
             return self._subquery(e)
+        if len(e.expressions) == 1 and isinstance(e.expressions[0], exp.Values):
+            # x IN (VALUES (1), (2)): a subquery over the VALUES list
+            return self._subquery(exp.In(this=e.this, query=exp.Subquery(
+                this=e.expressions[0])))
         a = self.compile(e.this)
         items = [self.compile(x) for x in e.expressions]
         common = comparison.select_common_type([a.type] + [i.type for i in items], "IN")
