@@ -56,6 +56,9 @@ class Scope:
             if not hits:
                 raise UndefinedColumn(f'column "{name}" does not exist')
         if len(hits) > 1:
+            visible = [c for c in hits if not c.hidden]  # JOIN USING's merged column
+            if len(visible) == 1 and qualifier is None:
+                return visible[0]
             raise AmbiguousColumn(f'column reference "{name}" is ambiguous')
         return hits[0]
 

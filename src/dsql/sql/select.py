@@ -9,6 +9,7 @@ over a materialised inner side (hash join when ON is an equality of the two side
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -267,6 +268,12 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
             rrel = next(c.relation for c in right.scope.columns if c.name == n)
             parts.append(exp.EQ(this=exp.column(n, lrel), expression=exp.column(n, rrel)))
         on = exp.and_(*parts) if parts else None
+        if side != "FULL":  # one merged column: * lists it once, `id` means the kept side's
+            names = {u.name for u in using}
+            nl = len(left.scope.columns)
+            for i, c in enumerate(scope.columns):
+                if c.name in names and (i >= nl) == (side != "RIGHT"):
+                    scope.columns[i] = dataclasses.replace(c, hidden=True)
     comp = b.compiler.with_scope(scope)
     cond = comp.boolean(on, "JOIN/ON").fn if on is not None else None
     b.volatile |= comp.volatile
