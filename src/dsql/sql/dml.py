@@ -409,18 +409,42 @@ def _plan_update(b: Binder, node: exp.Update) -> DmlPlan:
     scope, targets = plan_targets(b, table, alias, w.codec, w.indexes, where, source)
     comp = b.compiler.with_scope(scope)
     sets: list[tuple[int, Callable[..., Any]]] = []
-    for eq in node.expressions:
-        col = eq.this
+    multi: list[tuple[list[int], Callable[..., Any]]] = []  # SET (a, b) = (SELECT ...)
+    assigned: set[int] = set()
+
+    def column(col: exp.Expression) -> Any:
         c = table.column(col.name)
         if c is None:
             raise UndefinedColumn(f'column "{col.name}" of relation "{table.name}" does not '
                                   "exist")
-        if isinstance(eq.expression, exp.Var) and eq.expression.name.upper() == "DEFAULT":
-            d = _defaults(b, w)[table.position(c.id)]
-            sets.append((table.position(c.id), d.fn))
+        pos = table.position(c.id)
+        if pos in assigned:
+            raise SqlSyntaxError(f'multiple assignments to same column "{c.name}"')
+        assigned.add(pos)
+        return c, pos
+
+    def one(c: Any, pos: int, value: exp.Expression) -> None:
+        if isinstance(value, exp.Var) and value.name.upper() == "DEFAULT":
+            sets.append((pos, _defaults(b, w)[pos].fn))
+            return
+        sets.append((pos, _assign(comp, comp.compile(value), c.type, c.name).fn))
+
+    for eq in node.expressions:
+        if not isinstance(eq.this, exp.Tuple):
+            one(*column(eq.this), eq.expression)
             continue
-        sets.append((table.position(c.id), _assign(comp, comp.compile(eq.expression), c.type,
-                                                   c.name).fn))
+        targets_ = [column(col) for col in eq.this.expressions]
+        value = eq.expression
+        if isinstance(value, (exp.Tuple, exp.Paren)):
+            vals = value.expressions if isinstance(value, exp.Tuple) else [value.this]
+            if len(vals) != len(targets_):
+                raise SqlSyntaxError("number of columns does not match number of values")
+            for (c, pos), v in zip(targets_, vals, strict=True):
+                one(c, pos, v)
+            continue
+        if not isinstance(value, exp.Subquery):
+            raise FeatureNotSupported(f"SET (...) = {value.sql()} is not supported")
+        multi.append(_multi_assign(b, comp, value, targets_))
     ret = _returning(b, node, scope)
     ret_fns = [bd.fn for bd in ret[1]] if ret else None
     b.volatile |= comp.volatile
@@ -433,6 +457,9 @@ def _plan_update(b: Binder, node: exp.Update) -> DmlPlan:
             new = list(old)
             for pos, f in sets:
                 new[pos] = f(both, p)
+            for positions, fm in multi:
+                for pos, v in zip(positions, fm(both, p), strict=True):
+                    new[pos] = v
             changes.append((key, old, tuple(new), both))
         out: list[Row] = []
         for key, old, newrow, both in changes:
@@ -443,6 +470,28 @@ def _plan_update(b: Binder, node: exp.Update) -> DmlPlan:
                 out.append(tuple(f(after, p) for f in ret_fns))
         return len(changes), out
     return DmlPlan(run, "UPDATE", ret)
+
+
+def _multi_assign(b: Binder, comp: Compiler, sub: exp.Subquery, targets: list[Any]
+                  ) -> tuple[list[int], Callable[..., Any]]:
+    """SET (a, b) = (SELECT x, y ...): one run of the subquery per row, NULLs for no row."""
+    from dsql.sql.errors import CardinalityViolation
+    from dsql.sql.subquery import plan_inner
+    q, run, _ = plan_inner(b, sub, comp)
+    if len(q.types) != len(targets):
+        raise SqlSyntaxError("number of columns does not match number of values")
+    convs = [_assign(comp, Bound(t, lambda row, p, i=i: row[i]), c.type, c.name).fn
+             for i, (t, (c, _)) in enumerate(zip(q.types, targets, strict=True))]
+    nulls = (None,) * len(targets)
+
+    def values(row: Row, p: Sequence[Any]) -> Row:
+        rows = run(row, p)
+        if len(rows) > 1:
+            raise CardinalityViolation("more than one row returned by a subquery used as an "
+                                       "expression")
+        got = rows[0] if rows else nulls
+        return tuple(f(got, p) for f in convs)
+    return [pos for _, pos in targets], values
 
 
 def plan_delete(b: Binder, node: exp.Delete) -> DmlPlan:
