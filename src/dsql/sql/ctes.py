@@ -61,19 +61,44 @@ class Cte:
     names: list[str]
     types: list[r.SqlType]
     rows: Callable[[ExecContext], list[Row]]
+    level: Any = None  # the defining query's expr.Level (None: the statement's top level)
 
 
 def cte_item(b: Binder, cte: Cte, node: exp.Table) -> FromItem:
+    """A reference in FROM. From a subquery nested `k` levels below the WITH (when the WITH is
+    itself inside a subquery, so its rows may depend on an enclosing row), the levels between
+    are correlated and the query runs with the `k` rows they pushed set aside, so its outer
+    references see the stack as at its own level."""
     from dsql.sql.select import FromItem, alias_names
     alias = node.alias_or_name
     names = alias_names(node, cte.names, alias)
     scope = Scope()
     scope.add_relation(alias, list(zip(names, cte.types, strict=True)))
     rows = cte.rows
+    k = 0
+    comp = b.compiler
+    if cte.level is not None:
+        while comp.level is not cte.level:
+            assert comp.outer is not None and comp.level is not None, "the WITH encloses us"
+            comp.level.correlated = True
+            comp = comp.outer
+            k += 1
+    if k == 0:
+        def source(ec: ExecContext) -> Iterator[Row]:
+            return iter(rows(ec))
+        return FromItem(scope, source)
 
-    def source(ec: ExecContext) -> Iterator[Row]:
-        return iter(rows(ec))
-    return FromItem(scope, source)
+    def source_below(ec: ExecContext) -> Iterator[Row]:
+        stack = ec.outer
+        assert len(stack) >= k, "each level between pushed its row"
+        kept = stack[-k:]
+        del stack[-k:]
+        try:
+            out = rows(ec)
+        finally:
+            stack.extend(kept)
+        return iter(out)
+    return FromItem(scope, source_below)
 
 
 @contextmanager
@@ -128,12 +153,27 @@ def _plain(b: Binder, cte: exp.CTE, name: str) -> Cte:
     from dsql.sql.select import plan_query
     q = plan_query(b, cte.this)
     names = _alias_columns(cte, [c.name for c in q.columns], name)
-    return Cte(name, names, list(q.types), _memoised(b, q.rows))
+    return Cte(name, names, list(q.types), _memoised(b, q.rows), b.compiler.level)
 
 
 def _reads(node: exp.Expression, name: str) -> bool:
     return any(isinstance(t, exp.Table) and not t.db and t.name == name
                for t in node.find_all(exp.Table))
+
+
+def _in_expression_subquery(node: exp.Expression, top: exp.Expression) -> bool:
+    """Whether `node` sits in a subquery used as an expression (not a FROM item) below `top`."""
+    n: exp.Expression | None = node
+    while n is not None and n is not top:
+        parent = n.parent
+        if isinstance(n, (exp.Subquery, exp.Exists)) and not isinstance(parent, (exp.From,
+                                                                                exp.Join)):
+            return True
+        if isinstance(n, exp.Select) and isinstance(parent, (exp.Exists, exp.In, exp.Any,
+                                                             exp.All)):
+            return True
+        n = parent
+    return False
 
 
 def _recursive(b: Binder, cte: exp.CTE, name: str) -> Cte:
@@ -145,6 +185,10 @@ def _recursive(b: Binder, cte: exp.CTE, name: str) -> Cte:
     if body.args.get("order") or body.args.get("limit") or body.args.get("offset"):
         raise FeatureNotSupported(f'ORDER BY/LIMIT/OFFSET in a recursive query "{name}" is '
                                   "not supported")
+    for t in body.expression.find_all(exp.Table):
+        if t.name == name and not t.db and _in_expression_subquery(t, body.expression):
+            raise InvalidRecursion(f'recursive reference to query "{name}" must not appear '
+                                   "within a subquery")
     anchor = plan_query(b, body.this)
     names = _alias_columns(cte, [c.name for c in anchor.columns], name)
     types = list(anchor.types)
@@ -152,7 +196,7 @@ def _recursive(b: Binder, cte: exp.CTE, name: str) -> Cte:
 
     def working(ec: ExecContext) -> list[Row]:
         return ec.memo[token]
-    b.ctes[name] = Cte(name, names, types, working)
+    b.ctes[name] = Cte(name, names, types, working, b.compiler.level)
     step = plan_query(b, body.expression)
     if len(step.types) != len(types):
         raise DsqlError("each UNION query must have the same number of columns",
@@ -206,4 +250,4 @@ def _recursive(b: Binder, cte: exp.CTE, name: str) -> Cte:
             memo[token] = saved
         assert len(out) <= RECURSION_ROWS_MAX + len(work)
         return out
-    return Cte(name, names, types, _memoised(b, run))
+    return Cte(name, names, types, _memoised(b, run), b.compiler.level)
