@@ -195,3 +195,11 @@ def test_rename_of_a_column_a_view_reads_is_refused(session: Session) -> None:
         s.execute("ALTER TABLE t RENAME COLUMN a TO z")
     assert err.value.sqlstate == "0A000"
     assert s.execute("SELECT * FROM v").columns is not None
+
+
+@pytest.mark.parametrize("sql", ["CREATE MATERIALIZED VIEW m AS SELECT 1 AS x",
+                                 "CREATE TEMP VIEW m AS SELECT 1 AS x"])
+def test_unsupported_view_kinds_are_0a000(session: Session, sql: str) -> None:
+    with pytest.raises(DsqlError) as err:
+        session.execute(sql)
+    assert err.value.sqlstate == "0A000"

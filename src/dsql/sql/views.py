@@ -102,6 +102,11 @@ def view_item(b: Binder, v: View, node: exp.Table) -> FromItem:
 def create_view(node: exp.Create, cat: Catalog, sp: list[str], ec: ExecContext,
                 notices: list[Any]) -> bool:
     from dsql.sql.select import plan_query
+    props = node.args.get("properties")
+    for prop in (props.expressions if props is not None else []):
+        kind = "MATERIALIZED" if isinstance(prop, exp.MaterializedProperty) else \
+            "TEMPORARY" if isinstance(prop, exp.TemporaryProperty) else prop.sql()
+        raise FeatureNotSupported(f"CREATE {kind} VIEW is not supported")
     target = node.this
     names: list[str] = []
     if isinstance(target, exp.Schema):
