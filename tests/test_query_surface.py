@@ -49,6 +49,14 @@ TEMPLATES = [
     "(SELECT 1 FROM t t2 WHERE t2.b {cmp} u.b)) FROM t ORDER BY 1",
     "SELECT a, count(*), (SELECT {agg}(u.b) FROM u WHERE u.a = t.a) FROM t GROUP BY a "
     "ORDER BY a",
+    "SELECT id FROM t WHERE {neg} EXISTS (SELECT 1 FROM u WHERE u.a = t.a AND EXISTS "
+    "(SELECT 1 FROM t t2 WHERE t2.b {cmp} u.b AND t2.id <> t.id)) ORDER BY id",
+    "SELECT id, (SELECT {agg}(s.b) FROM (SELECT b FROM u WHERE u.a {cmp} t.a) s) FROM t "
+    "ORDER BY id",
+    "SELECT id, (WITH c AS (SELECT b FROM u WHERE u.a {cmp} t.a) SELECT {agg}(c.b) FROM c) "
+    "FROM t ORDER BY id",
+    "WITH c AS (SELECT a, {agg}(b) AS m FROM u GROUP BY a) SELECT t.id, c.m FROM t JOIN c "
+    "ON c.a {cmp} t.a ORDER BY 1, 2",
 ]
 
 values = st.one_of(st.none(), st.integers(-3, 3))
