@@ -211,3 +211,10 @@ def test_unsupported_view_kinds_are_0a000(session: Session, sql: str) -> None:
     with pytest.raises(DsqlError) as err:
         session.execute(sql)
     assert err.value.sqlstate == "0A000"
+
+
+def test_subquery_output_names_follow_postgresql(session: Session) -> None:
+    res = session.execute("SELECT (SELECT 1 AS a), (SELECT max(x) FROM (VALUES (1)) v(x)), "
+                          "EXISTS (SELECT 1), 1 IN (SELECT 1), (SELECT x FROM (VALUES (1)) v(x))")
+    assert res.columns is not None
+    assert [c.name for c in res.columns] == ["a", "max", "exists", "?column?", "x"]

@@ -784,6 +784,10 @@ def _output_name(e: exp.Expression) -> str:
         return "case"
     if isinstance(e, exp.Paren):
         return _output_name(e.this)
+    if isinstance(e, exp.Exists):
+        return "exists"
+    if isinstance(e, exp.Subquery) and isinstance(e.this, exp.Select) and e.this.expressions:
+        return _output_name(e.this.expressions[0])  # (SELECT max(x) ...) is named max
     return "?column?"
 
 
