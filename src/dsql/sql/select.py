@@ -681,6 +681,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
                                      "in select list")
     lim, off = _limit_fns(b, sel.args.get("limit"), sel.args.get("offset"))
     specs = binder.specs if aggregating else []
+    early_stop = lim is not None and not sort_keys and not distinct
     gb = gbounds if aggregating else []
     gks = [t.group_key for t in out_types]
 
@@ -691,6 +692,11 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
             rows = aggregate_rows(rows, p, gb, specs, not resolved_groups)
             if having_fn is not None:
                 rows = (row for row in rows if having_fn(row, p) is True)
+        elif early_stop:
+            # LIMIT without ORDER BY / DISTINCT: stop reading after offset + limit rows
+            n, o = lim.fn((), p), off.fn((), p) if off is not None else 0
+            if n is not None:
+                rows = itertools.islice(rows, max(0, o or 0) + max(0, n))
         if len(all_fns) == 1:
             f0 = all_fns[0]
             out = [(f0(row, p),) for row in rows]
@@ -832,4 +838,3 @@ def _current_ec(p: Sequence[Any]) -> ExecContext:
     return ec
 
 
-_ = itertools  # reserved for merge joins

@@ -80,9 +80,21 @@ def plan_inner(b: Binder, node: exp.Expression, comp: Compiler
     return q, run_once, False
 
 
+def _first_row_only(node: exp.Expression) -> exp.Expression:
+    """EXISTS needs one row: a plain SELECT (no aggregate, GROUP BY, DISTINCT, ORDER BY or
+    LIMIT) gets LIMIT 1 so its scan stops at the first match."""
+    from dsql.sql.aggregate import contains_aggregate
+    sel = _query_node(node)
+    if not isinstance(sel, exp.Select) or any(sel.args.get(k) for k in (
+            "group", "having", "distinct", "order", "limit", "offset", "with_", "with")) or \
+            any(contains_aggregate(e) for e in sel.expressions):
+        return node
+    return sel.copy().limit(1)
+
+
 def plan_subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
     if isinstance(node, exp.Exists):
-        _, run, _ = plan_inner(b, node.this, comp)
+        _, run, _ = plan_inner(b, _first_row_only(node.this), comp)
         return Bound(r.BOOL, lambda row, p: bool(run(row, p)))
     if isinstance(node, exp.In):
         return _in(b, node, comp)
