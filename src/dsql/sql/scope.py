@@ -21,7 +21,8 @@ class ScopeColumn:
     index: int
     table_oid: int = 0
     column_no: int = 0
-    hidden: bool = False  # not expanded by *
+    hidden: bool = False  # not expanded by an unqualified *, nor found by a bare name
+    # when another column of that name is visible (JOIN USING's merged column)
 
 
 @dataclass
@@ -72,5 +73,7 @@ class Scope:
     def star(self, qualifier: str | None) -> list[ScopeColumn]:
         if qualifier is not None and qualifier not in self.relations:
             raise UndefinedTable(f'missing FROM-clause entry for table "{qualifier}"')
-        return [c for c in self.columns
-                if not c.hidden and (qualifier is None or c.relation == qualifier)]
+        if qualifier is not None:  # rel.* lists rel's columns, a JOIN USING column too
+            return sorted((c for c in self.columns if c.relation == qualifier),
+                          key=lambda c: c.index)
+        return [c for c in self.columns if not c.hidden]

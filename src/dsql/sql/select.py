@@ -27,7 +27,7 @@ from dsql.sql.errors import InvalidColumnReference, UndefinedTable
 from dsql.sql.expr import Bound, Compiler, Level
 from dsql.sql.functions import comparison
 from dsql.sql.plan import ExecContext, OutColumn, Outcome, Plan
-from dsql.sql.scope import Scope
+from dsql.sql.scope import Scope, ScopeColumn
 from dsql.sql.types import registry as r
 
 Source = Callable[[ExecContext], Iterator[tuple[Any, ...]]]
@@ -268,12 +268,7 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
             rrel = next(c.relation for c in right.scope.columns if c.name == n)
             parts.append(exp.EQ(this=exp.column(n, lrel), expression=exp.column(n, rrel)))
         on = exp.and_(*parts) if parts else None
-        if side != "FULL":  # one merged column: * lists it once, `id` means the kept side's
-            names = {u.name for u in using}
-            nl = len(left.scope.columns)
-            for i, c in enumerate(scope.columns):
-                if c.name in names and (i >= nl) == (side != "RIGHT"):
-                    scope.columns[i] = dataclasses.replace(c, hidden=True)
+        merged = _merge_using(scope, [u.name for u in using], len(left.scope.columns), side)
     comp = b.compiler.with_scope(scope)
     cond = comp.boolean(on, "JOIN/ON").fn if on is not None else None
     b.volatile |= comp.volatile
@@ -309,7 +304,14 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
             for i, rr in enumerate(rrows):
                 if not matched[i]:
                     yield (None,) * nleft + rr
-        return FromItem(scope, run_full)
+        if not merged:
+            return FromItem(scope, run_full)
+
+        def run_full_merged(ec: ExecContext) -> Iterator[Row]:
+            for row in run_full(ec):
+                yield row + tuple(row[li] if row[li] is not None else row[ri]
+                                  for li, ri in merged)
+        return FromItem(scope, run_full_merged)
     outer = side == "LEFT"
     if kind == "CROSS" or (on is None and not outer):
         cond = None
@@ -327,6 +329,37 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
             if outer and not hit:
                 yield lr + (None,) * nright
     return FromItem(scope, run)
+
+
+def _merge_using(scope: Scope, names: list[str], nleft: int, side: str
+                 ) -> list[tuple[int, int]]:
+    """JOIN USING (PostgreSQL): each named column appears once, first in `*`, and an
+    unqualified name means it: the left side's (the right's for RIGHT JOIN; for FULL JOIN a
+    new column COALESCE(left, right) appended to the row, whose (left, right) row positions
+    are returned). The sides' own columns stay reachable qualified (and by `rel.*`)."""
+    cols = scope.columns
+    width = len(cols)
+    kept: list[ScopeColumn] = []
+    pairs: list[tuple[int, int]] = []
+    for n in names:
+        li = next(i for i, c in enumerate(cols) if c.name == n and i < nleft)
+        ri = next(i for i, c in enumerate(cols) if c.name == n and i >= nleft)
+        lc, rc = cols[li], cols[ri]
+        if side == "FULL":
+            cols[li] = dataclasses.replace(lc, hidden=True)
+            cols[ri] = dataclasses.replace(rc, hidden=True)
+            kept.append(ScopeColumn("", n, lc.type, width + len(pairs)))
+            pairs.append((lc.index, rc.index))
+        elif side == "RIGHT":
+            cols[li] = dataclasses.replace(lc, hidden=True)
+            kept.append(rc)
+        else:
+            cols[ri] = dataclasses.replace(rc, hidden=True)
+            kept.append(lc)
+    rest = [c for c in cols if c not in kept]
+    scope.columns[:] = kept + rest
+    assert len(scope.columns) == width + len(pairs)
+    return pairs
 
 
 def _filter_fn(b: Binder, scope: Scope, where: list[exp.Expression]
