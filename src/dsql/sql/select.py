@@ -135,8 +135,11 @@ def plan_from(b: Binder, sel: exp.Select, where: list[exp.Expression],
     if frm is None:
         return FromItem(Scope(), lambda ec: iter([()])), where
     first = frm.this
+    special = None
+    if not joins and isinstance(first, exp.Table) and not _is_function_table(first):
+        special = b.special(first)  # a WITH query or a view, planned once here
     if not joins and isinstance(first, exp.Table) and not _is_function_table(first) and \
-            b.special(first) is None:
+            special is None:
         table = b.table(first)
         alias = first.alias_or_name
         scope = Scope()
@@ -160,7 +163,7 @@ def plan_from(b: Binder, sel: exp.Select, where: list[exp.Expression],
         return FromItem(scope, lambda ec: (row for _, row in run(ec)), access, table), rest
     if lock is not None:
         raise FeatureNotSupported("FOR UPDATE is supported on a single table only")
-    item = _from_item(b, first)
+    item = special if special is not None else _from_item(b, first)
     for j in joins:
         item = _join(b, item, j)
     return item, where
