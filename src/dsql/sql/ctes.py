@@ -185,10 +185,14 @@ def _recursive(b: Binder, cte: exp.CTE, name: str) -> Cte:
     if body.args.get("order") or body.args.get("limit") or body.args.get("offset"):
         raise FeatureNotSupported(f'ORDER BY/LIMIT/OFFSET in a recursive query "{name}" is '
                                   "not supported")
-    for t in body.expression.find_all(exp.Table):
-        if t.name == name and not t.db and _in_expression_subquery(t, body.expression):
+    refs = [t for t in body.expression.find_all(exp.Table) if t.name == name and not t.db]
+    for t in refs:
+        if _in_expression_subquery(t, body.expression):
             raise InvalidRecursion(f'recursive reference to query "{name}" must not appear '
                                    "within a subquery")
+    if len(refs) > 1:
+        raise InvalidRecursion(f'recursive reference to query "{name}" must not appear more '
+                               "than once")
     anchor = plan_query(b, body.this)
     names = _alias_columns(cte, [c.name for c in anchor.columns], name)
     types = list(anchor.types)

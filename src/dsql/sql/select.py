@@ -263,6 +263,10 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
     scope.extend(right.scope)
     on = j.args.get("on")
     using = j.args.get("using")
+    if (j.args.get("method") or "").upper() == "NATURAL":  # USING every common column name
+        rnames = {c.name for c in right.scope.columns if not c.hidden}
+        using = [exp.to_identifier(c.name) for c in left.scope.star(None) if c.name in rnames]
+        on = None
     if using:
         parts = []
         for u in using:
