@@ -136,7 +136,9 @@ class _Cached:
         """The plan bound again against another catalog version (everything derived too)."""
         self.plan, self.catalog_version, self.kind = plan, catalog_version, plan.kind
         self.point = getattr(plan, "point", None)
-        self.point_update = getattr(plan, "point_update", None)
+        # (a plan that runs subqueries needs its execution context: the general path)
+        self.point_update = None if getattr(plan, "subqueries", False) or plan.volatile \
+            else getattr(plan, "point_update", None)
         cols = plan.columns
         self.columns = None if cols is None else [
             Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols]
@@ -547,8 +549,8 @@ class Session:
             (i, casts.cast_fn(r.UNKNOWN, t, self._ctx, casts.IMPLICIT))
             for i, t in sorted(comp.inferred.items())]
         plan.catalog_version = catalog.version
-        plan.subqueries = has_sub[0]  # type: ignore[attr-defined]
         plan.inferred_params = comp.inferred  # type: ignore[attr-defined]
+        plan.subqueries = has_sub[0] or b.shared.needs_ec  # type: ignore[attr-defined]
         return plan, volatile
 
     def session_function(self, name: str) -> tuple[r.SqlType, Any] | None:

@@ -6,11 +6,13 @@ prefixes of their rows in storage; ids are never reused, so rows of a dropped ta
 be read as rows of a later one.
 
 Invariants:
-  1. Every table and index id is >= FIRST_OBJECT_ID and < next_id.
+  1. Every table, index and view id is >= FIRST_OBJECT_ID and < next_id (one id space).
   2. A table's `layouts[-1]` lists, in order, the ids of its current non-key columns; older
      layouts describe rows written before an ALTER TABLE and are kept for decoding them.
   3. A table's primary key lists column ids of NOT NULL columns; an empty primary key means a
      hidden int8 row id is the key.
+  4. Every id in a view's `depends` is a live table or view (DROP ... CASCADE drops dependent
+     views; RESTRICT refuses with 2BP01).
 """
 
 from __future__ import annotations
@@ -98,6 +100,20 @@ class Index:
 
 
 @dataclass
+class View:
+    """A stored query (its `*` expanded at CREATE VIEW), read-only, bound again at each use."""
+
+    id: int
+    schema: str
+    name: str
+    sql: str  # the defining query, PostgreSQL dialect
+    columns: list[str]  # output names, in order
+    type_oids: list[int]
+    typmods: list[int]
+    depends: list[int] = field(default_factory=list)  # ids of the tables and views it reads
+
+
+@dataclass
 class Catalog:
     version: int = 0
     next_id: int = FIRST_OBJECT_ID
@@ -105,6 +121,7 @@ class Catalog:
     tables: dict[int, Table] = field(default_factory=dict)
     indexes: dict[int, Index] = field(default_factory=dict)
     roles: dict[str, RoleDef] = field(default_factory=dict)  # by name (catalog/roles.py)
+    views: dict[int, View] = field(default_factory=dict)
 
     # -- lookups --------------------------------------------------------------------------------
     def find_table(self, schema: str, name: str) -> Table | None:
@@ -119,9 +136,15 @@ class Catalog:
                 return i
         return None
 
+    def find_view(self, schema: str, name: str) -> View | None:
+        for v in self.views.values():
+            if v.name == name and v.schema == schema:
+                return v
+        return None
+
     def relation_exists(self, schema: str, name: str) -> bool:
         return self.find_table(schema, name) is not None or \
-            self.find_index(schema, name) is not None
+            self.find_index(schema, name) is not None or self.find_view(schema, name) is not None
 
     def table_indexes(self, table_id: int) -> list[Index]:
         return [i for i in self.indexes.values() if i.table_id == table_id]
@@ -139,7 +162,8 @@ class Catalog:
     def to_bytes(self) -> bytes:
         doc = {"version": self.version, "next_id": self.next_id, "schemas": self.schemas,
                "tables": [asdict(t) for t in self.tables.values()],
-               "indexes": [asdict(i) for i in self.indexes.values()]}
+               "indexes": [asdict(i) for i in self.indexes.values()],
+               "views": [asdict(v) for v in self.views.values()]}
         if self.roles:
             doc["roles"] = [asdict(ro) for ro in self.roles.values()]
         return json.dumps(doc, separators=(",", ":")).encode()
@@ -158,6 +182,8 @@ class Catalog:
             i["columns"] = [IndexColumn(**c) for c in i["columns"]]
             indexes[i["id"]] = Index(**i)
         roles = {d["name"]: RoleDef(**d) for d in doc.get("roles", [])}
-        cat = cls(doc["version"], doc["next_id"], doc["schemas"], tables, indexes, roles)
+        views = {v["id"]: View(**v) for v in doc.get("views", [])}
+        cat = cls(doc["version"], doc["next_id"], doc["schemas"], tables, indexes, roles=roles,
+                  views=views)
         assert all(tid >= FIRST_OBJECT_ID for tid in tables)
         return cat

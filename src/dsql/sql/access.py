@@ -236,7 +236,9 @@ def _column_vs_value(c: exp.Expression, relation: str, positions: dict[str, int]
     if not isinstance(left, exp.Column) or (left.table and left.table != relation):
         return None
     pos = positions.get(left.name)
-    if pos is None or right.find(exp.Column) is not None or right.find(exp.Select):
+    if pos is None or right.find(exp.Select):
+        return None
+    if right.find(exp.Column) is not None and not _only_outer_columns(right, compiler):
         return None
     try:
         b = compiler.compile(right)
@@ -246,3 +248,11 @@ def _column_vs_value(c: exp.Expression, relation: str, positions: dict[str, int]
     if conv is None:
         return None
     return pos, op, conv
+
+
+def _only_outer_columns(e: exp.Expression, compiler: Compiler) -> bool:
+    """Whether every column in `e` belongs to an enclosing query (a correlated subquery's
+    `inner.pk = outer.col` is then a key lookup: the value is fixed for one run)."""
+    scope = compiler.scope
+    return compiler.outer is not None and all(
+        not scope.has(c.table or None, c.name) for c in e.find_all(exp.Column))

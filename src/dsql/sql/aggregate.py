@@ -49,14 +49,10 @@ def is_aggregate(e: exp.Expression) -> bool:
 
 
 def contains_aggregate(e: exp.Expression) -> bool:
-    """Whether `e` calls an aggregate of this query level (a subquery's own aggregates, as in
-    `(SELECT max(x) FROM t)`, belong to the subquery)."""
-    return any(is_aggregate(n) for n in e.walk(prune=_is_subquery)
-               if isinstance(n, exp.Expression))
-
-
-def _is_subquery(n: exp.Expression) -> bool:
-    return isinstance(n, (exp.Subquery, exp.Select, exp.SetOperation))
+    """Whether `e` calls an aggregate of this query level (not inside a subquery)."""
+    return any(is_aggregate(n) for n in e.walk(prune=lambda n: n is not e and isinstance(
+        n, (exp.Subquery, exp.Exists, exp.Select, exp.SetOperation)))
+        if isinstance(n, exp.Expression))
 
 
 @dataclass
@@ -304,6 +300,7 @@ class GroupBinder:
     group_types: list[SqlType]
     specs: list[AggSpec] = field(default_factory=list)
     _agg_sql: dict[str, int] = field(default_factory=dict)
+    group_columns: list[int | None] = field(default_factory=list)  # input row index per key
 
     def intercept(self, e: exp.Expression, compiler: Compiler) -> Bound | None:
         s = e.sql()
@@ -320,6 +317,9 @@ class GroupBinder:
             return Bound(self.specs[k].result, lambda row, p: row[i])
         if isinstance(e, exp.Column):
             c = self.input_compiler.scope.resolve(e.table or None, e.name)
+            if c.index in self.group_columns:  # e.dept when grouped by dept
+                i = self.group_columns.index(c.index)
+                return Bound(self.group_types[i], lambda row, p: row[i], column=i)
             raise GroupingError(f'column "{c.relation}.{c.name}" must appear in the GROUP BY '
                                 "clause or be used in an aggregate function")
         return None

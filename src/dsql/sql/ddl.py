@@ -79,6 +79,9 @@ def _apply(node: exp.Expression, cat: Catalog, sp: list[str], ec: ExecContext,
             return _create_table(node, cat, sp, notices)
         if kind == "INDEX":
             return _create_index(node, cat, sp, ec, notices)
+        if kind == "VIEW":
+            from dsql.sql.views import create_view
+            return create_view(node, cat, sp, ec, notices)
         if kind == "SCHEMA":
             name = (node.this.db or node.this.name) if isinstance(node.this, exp.Table) \
                 else node.this.this.name
@@ -93,7 +96,13 @@ def _apply(node: exp.Expression, cat: Catalog, sp: list[str], ec: ExecContext,
     if isinstance(node, exp.Drop):
         return _drop(node, cat, sp, notices)
     if isinstance(node, exp.Alter):
-        return _alter(node, cat, sp, ec)
+        from dsql.sql.views import after_alter
+        before = _find_table(cat, node.this, sp)
+        before_name = before.name if before is not None else ""
+        changed = _alter(node, cat, sp, ec)
+        if before is not None:
+            after_alter(node, cat, sp, ec, notices, before.id, before_name)
+        return changed
     raise FeatureNotSupported(f"{node.key.upper()} is not supported")
 
 
@@ -278,14 +287,21 @@ def _drop(node: exp.Drop, cat: Catalog, sp: list[str], notices: list[Any]) -> bo
     exists = bool(node.args.get("exists"))
     targets = node.args.get("tables") or node.expressions or [node.this]
     changed = False
+    if kind == "VIEW":
+        from dsql.sql.views import drop_views
+        return drop_views(node, cat, sp, notices)
+    from dsql.sql import views
     for t in targets:
         if kind == "TABLE":
+            views.not_a_table(cat, t, sp)
             table = _find_table(cat, t, sp)
             if table is None:
                 if exists:
                     _notice(notices, f'table "{t.name}" does not exist, skipping')
                     continue
                 raise UndefinedTable(f'table "{t.name}" does not exist')
+            views.release(cat, table.id, f"table {table.name}", bool(node.args.get("cascade")),
+                          notices)
             del cat.tables[table.id]
             for i in cat.table_indexes(table.id):
                 del cat.indexes[i.id]
@@ -310,7 +326,7 @@ def _drop(node: exp.Drop, cat: Catalog, sp: list[str], notices: list[Any]) -> bo
                     _notice(notices, f'schema "{name}" does not exist, skipping')
                     continue
                 raise InvalidSchemaName(f'schema "{name}" does not exist')
-            if any(tb.schema == name for tb in cat.tables.values()):
+            if any(tb.schema == name for tb in [*cat.tables.values(), *cat.views.values()]):
                 from dsql.errors import DsqlError
                 raise DsqlError(f"cannot drop schema {name} because other objects depend on it",
                                 sqlstate="2BP01")

@@ -18,9 +18,10 @@ from sqlglot import exp
 from dsql.adjudicator import Kind
 from dsql.catalog.layout import IndexCodec, TableCodec
 from dsql.catalog.objects import Table
-from dsql.errors import FeatureNotSupported, SqlSyntaxError
+from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import casts
-from dsql.sql.access import choose_access, conjuncts
+from dsql.sql.access import conjuncts
+from dsql.sql.dml_source import plan_targets
 from dsql.sql.errors import (
     CheckViolation,
     DuplicateColumn,
@@ -164,8 +165,10 @@ def _returning(b: Binder, node: exp.Expression, scope: Scope
     comp = b.compiler.with_scope(scope)
     cols, bounds = [], []
     for e in ret.expressions:
-        if isinstance(e, exp.Star):
-            for c in scope.star(None):
+        if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this,
+                                                                                exp.Star)):
+            qual = e.table if isinstance(e, exp.Column) and e.table else None
+            for c in scope.star(qual):
                 bd = comp.compile(exp.column(c.name, c.relation))
                 cols.append(OutColumn(c.name, c.type.oid, c.type.typmod))
                 bounds.append(bd)
@@ -224,11 +227,17 @@ def _defaults(b: Binder, w: TableWriter) -> list[Bound]:
 
 
 def plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
+    with _with(b, node):
+        return _plan_insert(b, node)
+
+
+def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
     target = node.this
     cols_node = None
     if isinstance(target, exp.Schema):
         cols_node = target.expressions
         target = target.this
+    view_target(b, target, "insert into")
     table = b.table(target)
     w = TableWriter(b, table)
     ncols = len(table.columns)
@@ -363,87 +372,162 @@ def plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
     return plan
 
 
-def _target(b: Binder, node: exp.Expression) -> tuple[Table, str]:
+def _target(b: Binder, node: exp.Expression, verb: str) -> tuple[Table, str]:
     t = node.this
+    view_target(b, t, verb)
     table = b.table(t)
     return table, t.alias_or_name
 
 
+def view_target(b: Binder, t: exp.Table, verb: str) -> None:
+    """Views are read-only here: 55000 "cannot <verb> view" (PostgreSQL 15's error for a view
+    that is not automatically updatable)."""
+    for s in ([t.db] if t.db else b.search_path):
+        if b.catalog.find_table(s, t.name) is not None:
+            return
+        find_view = getattr(b.catalog, "find_view", None)
+        if find_view is not None and find_view(s, t.name) is not None:
+            raise DsqlError(
+                f'cannot {verb} view "{t.name}"', sqlstate="55000",
+                detail="Views are read-only in dsql (no automatically updatable views).",
+                hint="Write to the view's base table instead.")
+
+
+def _with(b: Binder, node: exp.Expression) -> Any:
+    from contextlib import nullcontext
+
+    from dsql.sql.ctes import with_queries
+    w = node.args.get("with_") or node.args.get("with")
+    return nullcontext() if w is None else with_queries(b, w)
+
+
 def plan_update(b: Binder, node: exp.Update) -> DmlPlan:
-    if node.args.get("from") or node.args.get("from_"):
-        raise FeatureNotSupported("UPDATE ... FROM is not supported yet")
-    table, alias = _target(b, node)
+    with _with(b, node):
+        return _plan_update(b, node)
+
+
+def _plan_update(b: Binder, node: exp.Update) -> DmlPlan:
+    table, alias = _target(b, node, "update")
     w = TableWriter(b, table)
-    scope = Scope()
-    scope.add_relation(alias, [(c.name, c.type) for c in table.columns], table.id)
+    where = conjuncts(node.args["where"].this) if node.args.get("where") else []
+    source = node.args.get("from_") or node.args.get("from")
+    scope, targets = plan_targets(b, table, alias, w.codec, w.indexes, where, source)
     comp = b.compiler.with_scope(scope)
     sets: list[tuple[int, Callable[..., Any]]] = []
-    for eq in node.expressions:
-        col = eq.this
+    multi: list[tuple[list[int], Callable[..., Any]]] = []  # SET (a, b) = (SELECT ...)
+    assigned: set[int] = set()
+
+    def column(col: exp.Expression) -> Any:
         c = table.column(col.name)
         if c is None:
             raise UndefinedColumn(f'column "{col.name}" of relation "{table.name}" does not '
                                   "exist")
-        if isinstance(eq.expression, exp.Var) and eq.expression.name.upper() == "DEFAULT":
-            d = _defaults(b, w)[table.position(c.id)]
-            sets.append((table.position(c.id), d.fn))
+        pos = table.position(c.id)
+        if pos in assigned:
+            raise SqlSyntaxError(f'multiple assignments to same column "{c.name}"')
+        assigned.add(pos)
+        return c, pos
+
+    def one(c: Any, pos: int, value: exp.Expression) -> None:
+        if isinstance(value, exp.Var) and value.name.upper() == "DEFAULT":
+            sets.append((pos, _defaults(b, w)[pos].fn))
+            return
+        sets.append((pos, _assign(comp, comp.compile(value), c.type, c.name).fn))
+
+    for eq in node.expressions:
+        if not isinstance(eq.this, exp.Tuple):
+            one(*column(eq.this), eq.expression)
             continue
-        sets.append((table.position(c.id), _assign(comp, comp.compile(eq.expression), c.type,
-                                                   c.name).fn))
-    where = conjuncts(node.args["where"].this) if node.args.get("where") else []
-    access = choose_access(w.codec, w.indexes, alias, where, comp)
-    filt = [comp.boolean(x, "WHERE").fn for x in where] if not access.exact else []
+        targets_ = [column(col) for col in eq.this.expressions]
+        value = eq.expression
+        if isinstance(value, (exp.Tuple, exp.Paren)):
+            vals = value.expressions if isinstance(value, exp.Tuple) else [value.this]
+            if len(vals) != len(targets_):
+                raise SqlSyntaxError("number of columns does not match number of values")
+            for (c, pos), v in zip(targets_, vals, strict=True):
+                one(c, pos, v)
+            continue
+        if not isinstance(value, exp.Subquery):
+            raise FeatureNotSupported(f"SET (...) = {value.sql()} is not supported")
+        multi.append(_multi_assign(b, comp, value, targets_))
     ret = _returning(b, node, scope)
     ret_fns = [bd.fn for bd in ret[1]] if ret else None
     b.volatile |= comp.volatile
+    ntarget = len(table.columns)
 
     def run(ec: ExecContext) -> tuple[int, list[Row]]:
         p = ec.params
-        targets = [(k, row) for k, row in access.run(ec)
-                   if all(f(row, p) is True for f in filt)]
-        out: list[Row] = []
-        for key, old in targets:
+        changes = []
+        for key, old, both in targets(ec):
             new = list(old)
             for pos, f in sets:
-                new[pos] = f(old, p)
-            newrow = tuple(new)
+                new[pos] = f(both, p)
+            for positions, fm in multi:
+                for pos, v in zip(positions, fm(both, p), strict=True):
+                    new[pos] = v
+            changes.append((key, old, tuple(new), both))
+        out: list[Row] = []
+        for key, old, newrow, both in changes:
             w.check(newrow)
             w.update(ec, old, newrow, key)
             if ret_fns is not None:
-                out.append(tuple(f(newrow, p) for f in ret_fns))
-        return len(targets), out
+                after = newrow + both[ntarget:]
+                out.append(tuple(f(after, p) for f in ret_fns))
+        return len(changes), out
     plan = DmlPlan(run, "UPDATE", ret)
-    if ret is None and not w.indexes and access.kind == "point" and \
-            not w.codec.hidden_rowid and not any(pos in w.codec.pk_positions for pos, _ in sets):
-        plan.point_update = (access, sets, filt, w)  # dsql.txn.autocommit runs it
+    access = getattr(targets, "access", None)  # set for a target without FROM
+    if access is not None and ret is None and not multi and not w.indexes and \
+            access.kind == "point" and not w.codec.hidden_rowid and \
+            not any(pos in w.codec.pk_positions for pos, _ in sets):
+        plan.point_update = (access, sets, targets.filters, w)  # dsql.txn.autocommit runs it
     return plan
 
 
+def _multi_assign(b: Binder, comp: Compiler, sub: exp.Subquery, targets: list[Any]
+                  ) -> tuple[list[int], Callable[..., Any]]:
+    """SET (a, b) = (SELECT x, y ...): one run of the subquery per row, NULLs for no row."""
+    from dsql.sql.errors import CardinalityViolation
+    from dsql.sql.subquery import plan_inner
+    q, run, _ = plan_inner(b, sub, comp)
+    if len(q.types) != len(targets):
+        raise SqlSyntaxError("number of columns does not match number of values")
+    convs = [_assign(comp, Bound(t, lambda row, p, i=i: row[i]), c.type, c.name).fn
+             for i, (t, (c, _)) in enumerate(zip(q.types, targets, strict=True))]
+    nulls = (None,) * len(targets)
+
+    def values(row: Row, p: Sequence[Any]) -> Row:
+        rows = run(row, p)
+        if len(rows) > 1:
+            raise CardinalityViolation("more than one row returned by a subquery used as an "
+                                       "expression")
+        got = rows[0] if rows else nulls
+        return tuple(f(got, p) for f in convs)
+    return [pos for _, pos in targets], values
+
+
 def plan_delete(b: Binder, node: exp.Delete) -> DmlPlan:
-    if node.args.get("using"):
-        raise FeatureNotSupported("DELETE ... USING is not supported yet")
-    table, alias = _target(b, node)
+    with _with(b, node):
+        return _plan_delete(b, node)
+
+
+def _plan_delete(b: Binder, node: exp.Delete) -> DmlPlan:
+    table, alias = _target(b, node, "delete from")
     w = TableWriter(b, table)
-    scope = Scope()
-    scope.add_relation(alias, [(c.name, c.type) for c in table.columns], table.id)
-    comp = b.compiler.with_scope(scope)
     where = conjuncts(node.args["where"].this) if node.args.get("where") else []
-    access = choose_access(w.codec, w.indexes, alias, where, comp)
-    filt = [comp.boolean(x, "WHERE").fn for x in where] if not access.exact else []
+    source = node.args.get("using")
+    scope, targets = plan_targets(b, table, alias, w.codec, w.indexes, where, source)
     ret = _returning(b, node, scope)
     ret_fns = [bd.fn for bd in ret[1]] if ret else None
-    b.volatile |= comp.volatile
 
     def run(ec: ExecContext) -> tuple[int, list[Row]]:
         p = ec.params
-        targets = [(k, row) for k, row in access.run(ec)
-                   if all(f(row, p) is True for f in filt)]
+        found = targets(ec)
         out: list[Row] = []
-        for key, old in targets:
+        for key, old, both in found:
             w.delete(ec, old, key)
             if ret_fns is not None:
-                out.append(tuple(f(old, p) for f in ret_fns))
-        return len(targets), out
+                out.append(tuple(f(both, p) for f in ret_fns))
+        return len(found), out
     return DmlPlan(run, "DELETE", ret)
 
 

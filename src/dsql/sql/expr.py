@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from dsql.errors import CannotCoerce, DatatypeMismatch, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import casts
-from dsql.sql.errors import GroupingError, UndefinedColumn, UndefinedParameter, UndefinedTable
+from dsql.sql.errors import GroupingError, UndefinedParameter
 from dsql.sql.functions import catalog, comparison
 from dsql.sql.functions import string as fstr
 from dsql.sql.names import sqltype_of
@@ -70,7 +70,21 @@ class SessionInfo(Protocol):
     def session_function(self, name: str) -> Any: ...
 
 
+class Level:
+    """One subquery nesting level. `correlated` is set when an expression inside it reads a
+    column of an enclosing query (then the subquery runs once per outer row, not once)."""
+
+    __slots__ = ("correlated",)
+
+    def __init__(self) -> None:
+        self.correlated = False
+
+
 class Compiler:
+    """Compiles expressions over one scope. `outer` is the compiler of the enclosing query
+    (None at the top): a column not found in `scope` is looked up there, level by level, and
+    reads the enclosing query's current row from `p.ec.outer` (a stack the subquery pushes)."""
+
     def __init__(self, scope: Scope, ctx: ValueContext, param_types: list[SqlType],
                  agg: AggBinder | None = None, session: SessionInfo | None = None) -> None:
         self.scope = scope
@@ -80,7 +94,9 @@ class Compiler:
         self.session = session
         self.volatile = False
         self.subquery_planner: Callable[[exp.Expression, Compiler], Bound] | None = None
-        self.outer: Scope | None = None  # the enclosing query's scope (correlated subqueries)
+        self.outer: Compiler | None = None
+        self.level: Level | None = None
+        self.binder: Any = None  # the select.Binder this compiler belongs to
         # parameter types inferred from use ($1 compared with an int4 column: int4), for
         # ParameterDescription, and their values are read by that type's input function before
         # the statement runs (as PostgreSQL does at Bind); shared by every compiler of one
@@ -90,14 +106,8 @@ class Compiler:
     def with_scope(self, scope: Scope, agg: AggBinder | None = None) -> Compiler:
         c = Compiler(scope, self.ctx, self.param_types, agg, self.session)
         c.subquery_planner = self.subquery_planner
-        c.outer = self.outer
+        c.outer, c.level, c.binder = self.outer, self.level, self.binder
         c.inferred = self.inferred
-        return c
-
-    def with_outer(self, outer: Scope) -> Compiler:
-        """A compiler for a subquery whose columns may refer to `outer`'s."""
-        c = self.with_scope(Scope())
-        c.outer = outer
         return c
 
     # -- entry points ---------------------------------------------------------------------------
@@ -155,19 +165,34 @@ class Compiler:
         if isinstance(e.this, exp.Star):
             raise FeatureNotSupported("* is not allowed here")
         qual = e.table or None
-        try:
-            c = self.scope.resolve(qual, e.name)
-        except (UndefinedColumn, UndefinedTable):
-            if self.outer is None:
-                raise
-            try:
-                oc = self.outer.resolve(qual, e.name)
-            except (UndefinedColumn, UndefinedTable):
-                raise
-            j = oc.index
-            return Bound(oc.type, lambda row, p: p.ec.outer_rows[-1][j])  # type: ignore
+        if self.outer is not None and not self.scope.has(qual, e.name):
+            return self._outer_column(e)
+        c = self.scope.resolve(qual, e.name)
         i = c.index
         return Bound(c.type, lambda row, p: row[i], column=i)
+
+    def _outer_column(self, e: exp.Column) -> Bound:
+        """A column of an enclosing query: compiled by that query's compiler (so a GROUP BY
+        there applies), evaluated on its current row, `depth` entries down the outer stack."""
+        qual = e.table or None
+        comp: Compiler | None = self
+        depth = 0
+        while comp is not None and comp.outer is not None:
+            if comp.scope.has(qual, e.name):
+                break
+            depth += 1
+            assert comp.level is not None, "a nested compiler has a level"
+            comp.level.correlated = True
+            comp = comp.outer
+        if comp is None or depth == 0 or not comp.scope.has(qual, e.name):
+            self.scope.resolve(qual, e.name)  # raises PostgreSQL's error for the innermost
+            raise AssertionError("unreachable: the column resolved after all")
+        b = comp.compile(e)
+        f = b.fn
+        if b.const:
+            return b
+        d = -depth
+        return Bound(b.type, lambda row, p: f(p.ec.outer[d], p))
 
     def _literal(self, e: exp.Literal) -> Bound:
         text = e.this
@@ -209,6 +234,8 @@ class Compiler:
         return Bound(result, lambda row, p: call(*[f(row, p) for f in fns]))
 
     def _binary(self, e: exp.Binary) -> Bound:
+        if isinstance(e.expression, (exp.Any, exp.All)):
+            return self._subquery(e)
         return self.operator(_BINARY[type(e)], [self.compile(e.this),
                                                 self.compile(e.expression)])
 
@@ -287,6 +314,10 @@ class Compiler:
     def _in(self, e: exp.In) -> Bound:
         if e.args.get("query") is not None:
             return self._subquery(e)
+        if len(e.expressions) == 1 and isinstance(e.expressions[0], exp.Values):
+            # x IN (VALUES (1), (2)): a subquery over the VALUES list
+            return self._subquery(exp.In(this=e.this, query=exp.Subquery(
+                this=e.expressions[0])))
         a = self.compile(e.this)
         items = [self.compile(x) for x in e.expressions]
         try:

@@ -28,6 +28,10 @@ class ExecContext:
     params: Sequence[Any]
     ctx: ValueContext
     session: Any = None
+    # rows of the enclosing queries while a correlated subquery runs (innermost last)
+    outer: list[Any] = field(default_factory=list)
+    # per-execution results: uncorrelated subqueries, CTEs, recursive working tables
+    memo: dict[Any, Any] = field(default_factory=dict)
 
 
 @dataclass

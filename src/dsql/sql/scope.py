@@ -21,7 +21,8 @@ class ScopeColumn:
     index: int
     table_oid: int = 0
     column_no: int = 0
-    hidden: bool = False  # not expanded by *
+    hidden: bool = False  # not expanded by an unqualified *, nor found by a bare name
+    # when another column of that name is visible (JOIN USING's merged column)
 
 
 @dataclass
@@ -56,11 +57,23 @@ class Scope:
             if not hits:
                 raise UndefinedColumn(f'column "{name}" does not exist')
         if len(hits) > 1:
+            visible = [c for c in hits if not c.hidden]  # JOIN USING's merged column
+            if len(visible) == 1 and qualifier is None:
+                return visible[0]
             raise AmbiguousColumn(f'column reference "{name}" is ambiguous')
         return hits[0]
+
+    def has(self, qualifier: str | None, name: str) -> bool:
+        """Whether `resolve` would look no further out: the column is here, or its qualifier
+        names a relation here (then a missing column is this scope's error)."""
+        if qualifier is not None:
+            return qualifier in self.relations
+        return any(c.name == name for c in self.columns)
 
     def star(self, qualifier: str | None) -> list[ScopeColumn]:
         if qualifier is not None and qualifier not in self.relations:
             raise UndefinedTable(f'missing FROM-clause entry for table "{qualifier}"')
-        return [c for c in self.columns
-                if not c.hidden and (qualifier is None or c.relation == qualifier)]
+        if qualifier is not None:  # rel.* lists rel's columns, a JOIN USING column too
+            return sorted((c for c in self.columns if c.relation == qualifier),
+                          key=lambda c: c.index)
+        return [c for c in self.columns if not c.hidden]

@@ -9,6 +9,7 @@ over a materialised inner side (hash join when ON is an equality of the two side
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -33,14 +34,13 @@ from dsql.sql.access import NO_MATCH, Access, PointGet, choose_access, conjuncts
 from dsql.sql.aggregate import GroupBinder, aggregate_rows, contains_aggregate
 from dsql.sql.errors import (
     AmbiguousColumn,
-    CardinalityViolation,
     InvalidColumnReference,
     UndefinedTable,
 )
-from dsql.sql.expr import Bound, Compiler, function_parts
+from dsql.sql.expr import Bound, Compiler, Level, function_parts
 from dsql.sql.functions import comparison
 from dsql.sql.plan import ExecContext, OutColumn, Outcome, Plan
-from dsql.sql.scope import Scope
+from dsql.sql.scope import Scope, ScopeColumn
 from dsql.sql.types import registry as r
 from dsql.txn.interrupt import checked
 
@@ -48,23 +48,70 @@ Source = Callable[[ExecContext], Iterator[tuple[Any, ...]]]
 Row = tuple[Any, ...]
 
 
+class _Shared:
+    """State every binder of one statement shares (subqueries, CTE bodies, views)."""
+
+    __slots__ = ("deps", "expand_stars", "needs_ec", "view_depth")
+
+    def __init__(self) -> None:
+        self.deps: set[int] = set()  # ids of the tables and views the statement reads
+        self.needs_ec = False  # some closure reads p.ec (outer rows, LATERAL)
+        self.expand_stars = False  # CREATE VIEW: write each * out in the AST as its columns
+        self.view_depth = 0  # views being expanded around this binder
+
+
 class Binder:
-    """Per statement: the catalog, search path, value context and parameter types."""
+    """Per query level: the catalog, search path, value context and parameter types, and the
+    WITH queries in scope. A subquery gets a child binder (`child`) whose compiler looks up
+    unknown columns in the enclosing query's compiler."""
 
     def __init__(self, catalog: Catalog, search_path: list[str], compiler: Compiler) -> None:
         self.catalog = catalog
         self.search_path = search_path
         self.compiler = compiler
         self.volatile = False
+        self.ctes: dict[str, Any] = {}  # name -> ctes.Cte
+        self.shared = _Shared()
+        compiler.binder = self
+
+    def child(self, outer: Compiler) -> Binder:
+        """A binder for a subquery of the query `outer` compiles."""
+        comp = Compiler(Scope(), outer.ctx, outer.param_types, session=outer.session)
+        comp.subquery_planner = outer.subquery_planner
+        comp.outer, comp.level = outer, Level()
+        b = Binder(self.catalog, self.search_path, comp)
+        b.ctes = dict(self.ctes)
+        b.shared = self.shared
+        self.shared.needs_ec = True
+        return b
 
     def table(self, t: exp.Table) -> Table:
         schemas = [t.db] if t.db else self.search_path
         for s in schemas:
             found = self.catalog.find_table(s, t.name)
             if found is not None:
+                self.shared.deps.add(found.id)
                 return found
         name = f"{t.db}.{t.name}" if t.db else t.name
         raise UndefinedTable(f'relation "{name}" does not exist')
+
+    def special(self, t: exp.Table) -> FromItem | None:
+        """A FROM item for a WITH query or a view of this name, or None for a table."""
+        if not t.db and t.name in self.ctes:
+            from dsql.sql.ctes import cte_item
+            return cte_item(self, self.ctes[t.name], t)
+        find_view = getattr(self.catalog, "find_view", None)
+        if find_view is None:
+            return None
+        for s in ([t.db] if t.db else self.search_path):
+            if self.catalog.find_table(s, t.name) is not None:
+                return None
+            v = find_view(s, t.name)
+            if v is not None:
+                from dsql.sql.views import view_item
+                self.shared.deps.add(v.id)
+                return view_item(self, v, t)
+        return None
 
     def codecs(self, table: Table) -> tuple[TableCodec, list[IndexCodec]]:
         codec = codec_for(table)
@@ -102,8 +149,11 @@ def plan_from(b: Binder, sel: exp.Select, where: list[exp.Expression],
     if frm is None:
         return FromItem(Scope(), lambda ec: iter([()])), where
     first = frm.this
-    if not joins and isinstance(first, exp.Table) and not _is_function_table(first) \
-            and system.system_relation_for(b, first) is None:
+    special = None
+    if not joins and isinstance(first, exp.Table) and not _is_function_table(first):
+        special = b.special(first)  # a WITH query or a view, planned once here
+    if not joins and isinstance(first, exp.Table) and not _is_function_table(first) and \
+            special is None and system.system_relation_for(b, first) is None:
         table = b.table(first)
         alias = first.alias_or_name
         scope = Scope()
@@ -127,7 +177,7 @@ def plan_from(b: Binder, sel: exp.Select, where: list[exp.Expression],
         return FromItem(scope, lambda ec: (row for _, row in run(ec)), access, table), rest
     if lock is not None:
         raise FeatureNotSupported("FOR UPDATE is supported on a single table only")
-    item = _from_item(b, first)
+    item = special if special is not None else _from_item(b, first)
     for j in joins:
         item = _join(b, item, j)
     if joins:  # a join's output can be far bigger than its inputs: check it for cancels too
@@ -142,6 +192,9 @@ def _is_function_table(t: exp.Table) -> bool:
 
 def _from_item(b: Binder, node: exp.Expression) -> FromItem:
     if isinstance(node, exp.Table) and not _is_function_table(node):
+        special = b.special(node)
+        if special is not None:
+            return special
         sys_item = system.from_item(b, node)
         if sys_item is not None:
             return sys_item
@@ -160,22 +213,33 @@ def _from_item(b: Binder, node: exp.Expression) -> FromItem:
     if isinstance(node, exp.Subquery):
         inner = plan_query(b, node.this)
         alias = node.alias_or_name or "subquery"
-        names = [c.name for c in inner.columns]
-        ta = node.args.get("alias")
-        if ta is not None and ta.columns:
-            for i, cn in enumerate(ta.columns):
-                names[i] = cn.name
+        names = alias_names(node, [c.name for c in inner.columns], alias)
         scope = Scope()
         scope.add_relation(alias, list(zip(names, inner.types, strict=True)))
 
         def sub(ec: ExecContext) -> Iterator[Row]:
             return iter(inner.rows(ec))
         return FromItem(scope, sub)
+    if isinstance(node, exp.Lateral):
+        raise FeatureNotSupported("LATERAL must follow another FROM item")
     if isinstance(node, exp.Table) and _is_function_table(node):
         return _function_table(b, node)
     if isinstance(node, exp.Values):
         return _values_item(b, node)
     raise FeatureNotSupported(f"FROM item {node.sql()} is not supported")
+
+
+def alias_names(node: exp.Expression, names: list[str], alias: str) -> list[str]:
+    """Output names after a table alias's column list `AS alias(a, b)` (42P10 if too long)."""
+    names = list(names)
+    ta = node.args.get("alias")
+    if ta is not None and ta.columns:
+        if len(ta.columns) > len(names):
+            raise InvalidColumnReference(f'table "{alias}" has {len(names)} columns available '
+                                         f"but {len(ta.columns)} columns specified")
+        for i, cn in enumerate(ta.columns):
+            names[i] = cn.name
+    return names
 
 
 def _function_table(b: Binder, node: exp.Table) -> FromItem:
@@ -188,31 +252,8 @@ def _function_table(b: Binder, node: exp.Table) -> FromItem:
         if sys_item is not None:
             return sys_item
         raise FeatureNotSupported(f"function {name} in FROM is not supported")
-    args = [b.compiler.compile(a) for a in f.expressions] if isinstance(f, exp.Anonymous) \
-        else [b.compiler.compile(a) for a in (f.args.get("start"), f.args.get("end"),
-                                                f.args.get("step")) if a is not None]
-    if not all(a.type.oid in (r.INT4.oid, r.INT8.oid, r.INT2.oid, r.UNKNOWN.oid) for a in args):
-        raise FeatureNotSupported("generate_series over non-integers is not supported")
-    t = r.INT8 if any(a.type.oid == r.INT8.oid for a in args) else r.INT4
-    args = [b.compiler.coerce(a, t, "generate_series") for a in args]
-    alias = node.alias_or_name or "generate_series"
-    ta = node.args.get("alias")
-    col = ta.columns[0].name if ta is not None and ta.columns else alias
-    scope = Scope()
-    scope.add_relation(alias, [(col, t)])
-    fns = [a.fn for a in args]
-
-    def gen(ec: ExecContext) -> Iterator[Row]:
-        vals = [f((), ec.params) for f in fns]
-        if any(v is None for v in vals):
-            return iter(())
-        step = vals[2] if len(vals) > 2 else 1
-        if step == 0:
-            from dsql.errors import InvalidParameterValue
-            raise InvalidParameterValue("step size cannot equal zero")
-        stop = vals[1] + (1 if step > 0 else -1)
-        return checked(((v,) for v in range(vals[0], stop, step)), ec.txn.interrupt)
-    return FromItem(scope, gen)
+    from dsql.sql.series import series_item
+    return series_item(b, node)
 
 
 def _values_item(b: Binder, node: exp.Values) -> FromItem:
@@ -235,6 +276,9 @@ def _values_item(b: Binder, node: exp.Values) -> FromItem:
 
 
 def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
+    if isinstance(j.this, exp.Lateral):
+        from dsql.sql.lateral import lateral_join
+        return lateral_join(b, left, j)
     right = _from_item(b, j.this)
     side = (j.side or "").upper()
     kind = (j.kind or "").upper()
@@ -247,6 +291,11 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
     scope.extend(right.scope)
     on = j.args.get("on")
     using = j.args.get("using")
+    if (j.args.get("method") or "").upper() == "NATURAL":  # USING every common column name
+        rnames = {c.name for c in right.scope.columns if not c.hidden}
+        using = [exp.to_identifier(c.name) for c in left.scope.star(None) if c.name in rnames]
+        on = None
+    merged: list[tuple[int, int]] = []  # USING columns a FULL join merges: (left, right) index
     if using:
         parts = []
         for u in using:
@@ -255,6 +304,7 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
             rrel = next(c.relation for c in right.scope.columns if c.name == n)
             parts.append(exp.EQ(this=exp.column(n, lrel), expression=exp.column(n, rrel)))
         on = exp.and_(*parts) if parts else None
+        merged = _merge_using(scope, [u.name for u in using], len(left.scope.columns), side)
     comp = b.compiler.with_scope(scope)
     cond = comp.boolean(on, "JOIN/ON").fn if on is not None else None
     b.volatile |= comp.volatile
@@ -290,7 +340,14 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
             for i, rr in enumerate(rrows):
                 if not matched[i]:
                     yield (None,) * nleft + rr
-        return FromItem(scope, run_full)
+        if not merged:
+            return FromItem(scope, run_full)
+
+        def run_full_merged(ec: ExecContext) -> Iterator[Row]:
+            for row in run_full(ec):
+                yield row + tuple(row[li] if row[li] is not None else row[ri]
+                                  for li, ri in merged)
+        return FromItem(scope, run_full_merged)
     outer = side == "LEFT"
     if kind == "CROSS" or (on is None and not outer):
         cond = None
@@ -308,6 +365,37 @@ def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
             if outer and not hit:
                 yield lr + (None,) * nright
     return FromItem(scope, run)
+
+
+def _merge_using(scope: Scope, names: list[str], nleft: int, side: str
+                 ) -> list[tuple[int, int]]:
+    """JOIN USING (PostgreSQL): each named column appears once, first in `*`, and an
+    unqualified name means it: the left side's (the right's for RIGHT JOIN; for FULL JOIN a
+    new column COALESCE(left, right) appended to the row, whose (left, right) row positions
+    are returned). The sides' own columns stay reachable qualified (and by `rel.*`)."""
+    cols = scope.columns
+    width = len(cols)
+    kept: list[ScopeColumn] = []
+    pairs: list[tuple[int, int]] = []
+    for n in names:
+        li = next(i for i, c in enumerate(cols) if c.name == n and i < nleft)
+        ri = next(i for i, c in enumerate(cols) if c.name == n and i >= nleft)
+        lc, rc = cols[li], cols[ri]
+        if side == "FULL":
+            cols[li] = dataclasses.replace(lc, hidden=True)
+            cols[ri] = dataclasses.replace(rc, hidden=True)
+            kept.append(ScopeColumn("", n, lc.type, width + len(pairs)))
+            pairs.append((lc.index, rc.index))
+        elif side == "RIGHT":
+            cols[li] = dataclasses.replace(lc, hidden=True)
+            kept.append(rc)
+        else:
+            cols[ri] = dataclasses.replace(rc, hidden=True)
+            kept.append(lc)
+    rest = [c for c in cols if c not in kept]
+    scope.columns[:] = kept + rest
+    assert len(scope.columns) == width + len(pairs)
+    return pairs
 
 
 def _filter_fn(b: Binder, scope: Scope, where: list[exp.Expression]
@@ -343,6 +431,15 @@ class QueryPlan:
 
 
 def plan_query(b: Binder, node: exp.Expression) -> QueryPlan:
+    w = node.args.get("with_") or node.args.get("with")
+    if w is not None:
+        from dsql.sql.ctes import with_queries
+        with with_queries(b, w):
+            return _plan_query(b, node)
+    return _plan_query(b, node)
+
+
+def _plan_query(b: Binder, node: exp.Expression) -> QueryPlan:
     if isinstance(node, exp.Select):
         return plan_select(b, node)
     if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
@@ -538,9 +635,58 @@ def _sort(rows: list[Row], keys: list[tuple[Callable[..., Any], r.SqlType, exp.O
     return rows
 
 
+def _is_srf(e: exp.Expression) -> bool:
+    return isinstance(e, (exp.ExplodingGenerateSeries, exp.GenerateSeries)) or \
+        (isinstance(e, exp.Anonymous) and e.name.lower() == "generate_series")
+
+
+def _srfs(e: exp.Expression) -> list[exp.Expression]:
+    return [n for n in e.walk(prune=lambda n: isinstance(n, (exp.Subquery, exp.Exists,
+                                                              exp.Select)) and n is not e)
+            if isinstance(n, exp.Expression) and _is_srf(n)]
+
+
+def _lift_srf(sel: exp.Select) -> exp.Select | None:
+    """`SELECT x, generate_series(1, x) FROM t` as `SELECT x, s.g FROM t, LATERAL
+    generate_series(1, x) s(g)` (PostgreSQL runs a set-returning function of the select list
+    once per input row); None when the select list has none."""
+    if not any(_srfs(e) for e in sel.expressions):
+        return None
+    sel = sel.copy()
+    hits = [(i, n) for i, e in enumerate(sel.expressions) for n in _srfs(e)]
+    if len(hits) > 1 or any(system.srf.is_srf(e) and not _srfs(e) for e in sel.expressions):
+        # several set-returning functions run in lockstep (dsql.sql.system.srf expands them)
+        return None
+    if sel.args.get("group") or sel.args.get("having") or \
+            any(contains_aggregate(e) for e in sel.expressions):
+        raise FeatureNotSupported("a set-returning function beside aggregates is not supported")
+    i, fn = hits[0]
+    item = sel.expressions[i]
+    whole = fn is item or (isinstance(item, exp.Alias) and fn is item.this)
+    name = item.alias if whole and isinstance(item, exp.Alias) else "generate_series"
+    rel = "*srf*"
+    alias = exp.TableAlias(this=exp.to_identifier(rel, quoted=True),
+                           columns=[exp.to_identifier(name, quoted=True)])
+    ref = exp.column(name, rel, quoted=True)
+    if sel.args.get("from_") is None and sel.args.get("from") is None:
+        sel.set("from_", exp.From(this=exp.Table(this=fn.copy(), alias=alias)))
+    else:
+        joins = list(sel.args.get("joins") or [])
+        joins.append(exp.Join(this=exp.Lateral(this=fn.copy(), alias=alias)))
+        sel.set("joins", joins)
+    exprs = list(sel.expressions)
+    if whole:
+        exprs[i] = exp.alias_(ref, name, quoted=True)
+    else:
+        fn.replace(ref)
+    sel.set("expressions", exprs)
+    return sel
+
+
 def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
-    if sel.args.get("with") is not None:
-        raise FeatureNotSupported("WITH is not supported yet")
+    lifted = _lift_srf(sel)
+    if lifted is not None:
+        return plan_select(b, lifted)
     locks = sel.args.get("locks") or []
     lock: Kind | None = None
     if locks:
@@ -568,14 +714,21 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
 
     # select list (expand *)
     items: list[tuple[str, exp.Expression]] = []
+    starred = False
     for e in sel.expressions:
         if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this,
                                                                                 exp.Star)):
             qual = e.table if isinstance(e, exp.Column) and e.table else None
+            starred = True
             for c in scope.star(qual):
                 items.append((c.name, exp.column(c.name, c.relation or None)))
         else:
             items.append((_output_name(e), e.this if isinstance(e, exp.Alias) else e))
+    if starred and b.shared.expand_stars:
+        sel.set("expressions", [exp.alias_(exp.column(n, ex.table or None, quoted=True), n,
+                                           quoted=True) if isinstance(ex, exp.Column) and
+                                n == ex.name else exp.alias_(ex.copy(), n, quoted=True)
+                                for n, ex in items])
     if system.window.has_window(items):
         items, scope, src = system.window.plan_windows(b, items, scope, src)
 
@@ -601,7 +754,8 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
     base = b.compiler.with_scope(scope)
     if aggregating:
         gbounds = [base.compile(g) for g in resolved_groups]
-        binder = GroupBinder(base, [g.sql() for g in resolved_groups], [g.type for g in gbounds])
+        binder = GroupBinder(base, [g.sql() for g in resolved_groups], [g.type for g in gbounds],
+                             group_columns=[g.column for g in gbounds])
         top = b.compiler.with_scope(scope, binder)
     else:
         top = base
@@ -644,6 +798,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
                                      "in select list")
     lim, off = _limit_fns(b, sel.args.get("limit"), sel.args.get("offset"))
     specs = binder.specs if aggregating else []
+    early_stop = lim is not None and not sort_keys and not distinct
     gb = gbounds if aggregating else []
     gks = [t.group_key for t in out_types]
 
@@ -654,6 +809,11 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
             rows = aggregate_rows(rows, p, gb, specs, not resolved_groups)
             if having_fn is not None:
                 rows = (row for row in rows if having_fn(row, p) is True)
+        elif early_stop:
+            # LIMIT without ORDER BY / DISTINCT: stop reading after offset + limit rows
+            n, o = lim.fn((), p), off.fn((), p) if off is not None else 0
+            if n is not None:
+                rows = itertools.islice(rows, max(0, o or 0) + max(0, n))
         if len(all_fns) == 1:
             f0 = all_fns[0]
             out = [(f0(row, p),) for row in rows]
@@ -775,6 +935,10 @@ def _output_name(e: exp.Expression) -> str:
         return "interval"
     if isinstance(e, exp.IntDiv):  # div(a, b)
         return "div"
+    if isinstance(e, exp.Exists):
+        return "exists"
+    if isinstance(e, exp.Subquery) and isinstance(e.this, exp.Select) and e.this.expressions:
+        return _output_name(e.this.expressions[0])  # (SELECT max(x) ...) is named max
     return "?column?"
 
 
@@ -801,68 +965,9 @@ class SelectPlan(Plan):
 
 
 def scalar_subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
-    """(SELECT ...), EXISTS (SELECT ...), x IN (SELECT ...), ARRAY(SELECT ...); the subquery
-    may refer to the enclosing query's columns (one level): it runs once per outer row."""
-    sb = Binder(b.catalog, b.search_path, b.compiler.with_outer(comp.scope))
-    try:
-        return _subquery(sb, node, comp)
-    finally:
-        b.volatile |= sb.volatile
-
-
-def _run_sub(q: QueryPlan, row: Row, p: Sequence[Any]) -> list[Row]:
-    ec = _current_ec(p)
-    stack = ec.__dict__.setdefault("outer_rows", [])
-    stack.append(row)
-    try:
-        return q.rows(ec)
-    finally:
-        stack.pop()
-
-
-def _subquery(b: Binder, node: exp.Expression, comp: Compiler) -> Bound:
-    if isinstance(node, exp.Exists):
-        q = plan_query(b, node.this)
-        return Bound(r.BOOL, lambda row, p, q=q: bool(_run_sub(q, row, p)))
-    if isinstance(node, exp.Array):
-        q = plan_query(b, node.expressions[0])
-        if len(q.types) != 1:
-            raise FeatureNotSupported("subquery must return only one column")
-        at = system.exprs.array_result_type(q.types[0])
-        return Bound(at, lambda row, p, q=q: [v for (v,) in _run_sub(q, row, p)])
-    if isinstance(node, exp.In):
-        q = plan_query(b, node.args["query"].this)
-        if len(q.types) != 1:
-            raise FeatureNotSupported("subquery has too many columns")
-        left = comp.compile(node.this)
-        eq = comp.operator("=", [Bound(left.type, lambda row, p: row[0]),
-                                 Bound(q.types[0], lambda row, p: row[1])]).fn
-        lf = left.fn
-
-        def f_in(row: Row, p: Sequence[Any]) -> Any:
-            x = lf(row, p)
-            vals = _run_sub(q, row, p)
-            if x is None:
-                return None if vals else False
-            saw_null = False
-            for (v,) in vals:
-                if v is None:
-                    saw_null = True
-                elif eq((x, v), p):
-                    return True
-            return None if saw_null else False
-        return Bound(r.BOOL, f_in)
-    q = plan_query(b, node.this if isinstance(node, exp.Subquery) else node)
-    if len(q.types) != 1:
-        raise SqlSyntaxError("subquery must return only one column")
-
-    def f_scalar(row: Row, p: Sequence[Any]) -> Any:
-        rows = _run_sub(q, row, p)
-        if len(rows) > 1:
-            raise CardinalityViolation("more than one row returned by a subquery used as an "
-                                       "expression")
-        return rows[0][0] if rows else None
-    return Bound(q.types[0], f_scalar)
+    """(SELECT ...), EXISTS, IN / ANY / ALL (SELECT ...), correlated or not (subquery.py)."""
+    from dsql.sql.subquery import plan_subquery
+    return plan_subquery(comp.binder or b, node, comp)
 
 
 class ParamsWithContext(tuple):  # type: ignore[type-arg]
@@ -878,4 +983,3 @@ def _current_ec(p: Sequence[Any]) -> ExecContext:
     return ec
 
 
-_ = itertools  # reserved for merge joins

@@ -126,14 +126,8 @@ def _quantified(c: Compiler, e: exp.Binary, q: exp.Expression) -> Bound:
     while isinstance(inner, exp.Paren):
         inner = inner.this
     is_any = isinstance(q, exp.Any)
-    if isinstance(inner, (exp.Select, exp.Union, exp.Subquery)):
-        query = inner if isinstance(inner, exp.Subquery) else exp.Subquery(this=inner)
-        if symbol == "=" and is_any:
-            return c.compile(exp.In(this=e.this, query=query))
-        if symbol == "<>" and not is_any:
-            return c.compile(exp.Not(this=exp.In(this=e.this, query=query)))
-        raise FeatureNotSupported(f"{symbol} {'ANY' if is_any else 'ALL'} (subquery) is not "
-                                  "supported")
+    if isinstance(inner, (exp.Select, exp.SetOperation, exp.Subquery)):
+        return Compiler._binary(c, e)  # op ANY / ALL (subquery): dsql.sql.subquery
     left = c.compile(e.this)
     right = c.compile(inner)
     if right.type.oid == r.UNKNOWN.oid:
