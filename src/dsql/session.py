@@ -35,11 +35,12 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsql.engine import Database
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
+from dsql.sql import bulk, utility
 from dsql.sql import settings as gucs
-from dsql.sql import utility
 from dsql.sql.ddl import DdlPlan
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
 from dsql.sql.errors import (
+    ActiveSqlTransaction,
     InFailedTransaction,
     QueryCanceled,
     ReadOnlyTransaction,
@@ -52,7 +53,7 @@ from dsql.sql.types import registry as r
 from dsql.sql.types.context import ValueContext
 from dsql.sql.types.timezones import timezone_setting
 from dsql.storage.interval import Interval
-from dsql.txn.limits import Limits
+from dsql.txn.limits import SETTING_NAMES as LIMIT_SETTINGS
 from dsql.txn.transaction import Transaction
 
 __all__ = ["Column", "Prepared", "Session", "StatementResult"]
@@ -149,6 +150,9 @@ class Session:
         self._changes: dict[str, str] = {}
         self.closed = False
         self._get = db.node.get
+        # the wire connection (dsql.server.backend.ClientChannel) that COPY moves data through;
+        # set by the server's backend, None for library use
+        self.client: Any = None
 
     # -- the API --------------------------------------------------------------------------------
     @property
@@ -209,6 +213,9 @@ class Session:
             return self._utility(util[0], util[1])
         if self.failed:
             raise InFailedTransaction()
+        special = bulk.recognise(sql)  # COPY, TRUNCATE, VACUUM, ANALYZE (dsql.sql.bulk)
+        if special is not None:
+            return self._bulk(special, params)
         ptypes = [param_type(v) for v in params]
         ast = self._parse(sql)
         txn, implicit = self._statement_txn(ast)
@@ -236,6 +243,23 @@ class Session:
             if txn.catalog.version != cached.catalog_version:
                 plan, _ = self._bind(cached.ast, txn.catalog, cached.param_types)
                 cached.plan, cached.catalog_version = plan, txn.catalog.version
+            return self._execute_in(txn, implicit, plan, params)
+        except BaseException:
+            self._statement_failed(implicit)
+            raise
+
+    def _bulk(self, st: bulk.Statement, params: Sequence[object]) -> StatementResult:
+        if self.in_block and not st.in_block_ok:
+            raise ActiveSqlTransaction("VACUUM cannot run inside a transaction block")
+        txn, implicit = self.txn, False
+        if txn is None:
+            ts = self.db.last_commit_ts if st.kind == "query" else self.db.node.begin()
+            txn, implicit = Transaction(self.db, ts, self._limits), True
+        try:
+            b = Binder(txn.catalog, self._search_path,
+                       Compiler(Scope(), self._ctx, [], session=self))
+            plan = st.bind(b)
+            plan.catalog_version = txn.catalog.version
             return self._execute_in(txn, implicit, plan, params)
         except BaseException:
             self._statement_failed(implicit)
@@ -446,6 +470,8 @@ class Session:
         s = gucs.lookup(name)
         if s.name == "transaction_read_only":
             return "on" if self.txn is not None and self.txn.read_only else "off"
+        if s.name in LIMIT_SETTINGS and s.name not in self.settings:
+            return self.db.limits.show(s.name)  # the server's value
         return self.settings.get(s.name, s.default)
 
     def _set(self, name: str, value: str | None) -> dict[str, str]:
@@ -470,9 +496,7 @@ class Session:
         self._ctx_gen += 1
         sp = [p.strip().strip('"') for p in self._show("search_path").split(",")]
         self._search_path = [p for p in sp if p and p != "$user"] or ["public"]
-        self._limits = Limits(int(float(self._show("dsql.max_transaction_rows"))),
-                              int(float(self._show("dsql.max_transaction_bytes"))),
-                              float(self._show("dsql.max_transaction_age_s")))
+        self._limits = self.db.limits.for_session(self.settings)
         if self.txn is not None:
             self.txn.limits = self._limits
 

@@ -143,6 +143,7 @@ class Transaction:
         if not self.writes and not self.claims and self.new_catalog is None:
             return None
         self.check_age()
+        self.db.capacity.check_commit(len(self.writes), len(self.claims), self.bytes)
         cache: CatalogCache = self.db.catalogs
         if self.new_catalog is not None:
             self.writes[CATALOG_KEY] = CatalogCache.encode(self.new_catalog)
