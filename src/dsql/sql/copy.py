@@ -40,9 +40,11 @@ from dsql.sql.plan import ExecContext, Outcome, Plan
 
 if TYPE_CHECKING:
     from dsql.catalog.objects import Table
+    from dsql.sql.dml import TableWriter
     from dsql.sql.select import Binder, QueryPlan
 
 BATCH_ROWS = 4096  # rows converted, checked and encoded together
+CHUNK_BYTES = 256 * 1024  # COPY data gathered before it is split (clients send a row each)
 OUT_BATCH_ROWS = 2048  # rows per CopyData message on COPY TO
 Row = tuple[Any, ...]
 
@@ -113,23 +115,99 @@ class CopyFromPlan(Plan):
                                   if not defaults[p].const]
         ctx = b.compiler.ctx
         self.inputs = [table.columns[p].type.input_fn(ctx) for p in positions]
+        self.batch_inputs = [_column_input(table.columns[p].type, fn)
+                             for p, fn in zip(positions, self.inputs, strict=True)]
         self.names = [table.columns[p].name for p in positions]
+        self.all_columns = positions == list(range(len(table.columns)))
 
     def execute(self, ec: ExecContext) -> Outcome:
         client = getattr(ec.session, "client", None)
         if client is None:
             raise FeatureNotSupported("COPY FROM STDIN needs a client connection (dsql serve)")
         loader = _Loader(self, ec)
-        decoder = RowDecoder(self.fmt)
+        fmt = self.fmt
+        # the fast path: plain text-format lines (no escapes, so no \N NULLs), split per chunk
+        # of CHUNK_BYTES and converted column by column; anything else goes to RowDecoder
+        decoder = None if not fmt.csv and not fmt.header and "\\" in fmt.null else \
+            RowDecoder(fmt)
+        parts: list[bytes] = []
+        size = 0
         pending: list[Fields] = []
         for chunk in client.copy_in(column_count=len(self.positions)):
-            pending.extend(decoder.feed(chunk))
-            if len(pending) >= BATCH_ROWS:
-                loader.load(pending)
-                pending = []
+            if decoder is not None:
+                pending.extend(decoder.feed(chunk))
+                if len(pending) >= BATCH_ROWS:
+                    loader.load(pending)
+                    pending = []
+                continue
+            parts.append(chunk)
+            size += len(chunk)
+            if size < CHUNK_BYTES:
+                continue
+            data = b"".join(parts)
+            cut = data.rfind(b"\n")
+            body, rest = data[:cut + 1], data[cut + 1:]
+            parts, size = [rest], len(rest)
+            decoder = self._fast(loader, body)
+        if decoder is None:
+            decoder = self._fast(loader, b"".join(parts)) or RowDecoder(fmt)
+        elif parts:
+            pending.extend(decoder.feed(b"".join(parts)))
         pending.extend(decoder.finish())
         loader.load(pending)
         return Outcome([], f"COPY {loader.count}")
+
+    def _fast(self, loader: _Loader, body: bytes) -> RowDecoder | None:
+        """Loads whole lines of `body` column-wise; returns a RowDecoder (fed with `body`) the
+        moment the data needs the exact decoder (escapes, CR, bad UTF-8, the end marker)."""
+        text = None
+        if b"\\" not in body and b"\r" not in body:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        if text is None:
+            decoder = RowDecoder(self.fmt)
+            loader.load(decoder.feed(body))
+            return decoder
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        for i in range(0, len(lines), BATCH_ROWS):
+            loader.load_lines(lines[i:i + BATCH_ROWS])
+        return None
+
+
+class _Slow(Exception):
+    """The fast path cannot take this batch."""
+
+
+_INT_DIGITS_MAX = {"int2": 4, "int4": 9, "int8": 18}  # digits that can never overflow
+
+
+def _column_input(t: Any, fn: Callable[[str], Any]) -> Callable[[Sequence[str]], list[Any]]:
+    """A column's text fields -> values, one call per batch (ValueError / DsqlError when a
+    field is not plain: the caller then converts row by row and reports the field)."""
+    digits = _INT_DIGITS_MAX.get(t.name)
+    if digits is not None:
+        def ints(col: Sequence[str]) -> list[Any]:
+            joined = "".join(col)
+            if joined.isdigit() and joined.isascii() and 0 < min(map(len, col)) and \
+                    max(map(len, col)) <= digits:
+                return list(map(int, col))
+            return list(map(fn, col))
+        return ints
+    if t.name == "bpchar" and t.typmod > 4:
+        n = t.typmod - 4  # VARHDRSZ
+
+        def chars(col: Sequence[str]) -> list[Any]:
+            if max(map(len, col)) <= n:
+                return [v.ljust(n) for v in col]
+            return list(map(fn, col))
+        return chars
+    if t.name == "text":
+        return list
+    return lambda col: list(map(fn, col))
 
 
 class _Loader:
@@ -140,13 +218,42 @@ class _Loader:
         self.ec = ec
         self.count = 0
         self.line = 1 + (1 if plan.fmt.header else 0)
-        w = plan.writer
-        self.pk_name = f"{w.table.name}_pkey"
 
     def load(self, batch: list[Fields]) -> None:
         if not batch:
             return
         rows = self._convert(batch)
+        self._write(rows)
+        self.count += len(rows)
+
+    def load_lines(self, lines: list[str]) -> None:
+        """Plain lines (no escapes, no NULLs): split, converted per column, written."""
+        if not lines:
+            return
+        p = self.plan
+        delim = p.fmt.delimiter
+        fields = [ln.split(delim) for ln in lines]
+        width = len(p.positions)
+        try:
+            if any(len(f) != width for f in fields):
+                raise _Slow()
+            cols = [conv(col) for conv, col in zip(p.batch_inputs, zip(*fields, strict=True), strict=True)]
+        except (_Slow, DsqlError, ValueError):
+            self.load(fields)  # the row-at-a-time path finds and reports the bad field
+            return
+        if p.all_columns:
+            rows = list(zip(*cols, strict=True))
+        else:
+            rows = []
+            base, vol, params = p.const_defaults, p.volatile_defaults, self.ec.params
+            for vals in zip(*cols, strict=True):
+                full = list(base)
+                for pos, v in zip(p.positions, vals, strict=True):
+                    full[pos] = v
+                for pos, dfn in vol:
+                    full[pos] = dfn((), params)
+                rows.append(tuple(full))
+        self.line += len(rows)
         self._write(rows)
         self.count += len(rows)
 
@@ -200,59 +307,66 @@ class _Loader:
                 return
 
     def _write(self, rows: list[Row]) -> None:
-        w = self.plan.writer
-        codec = w.codec
-        txn = self.ec.txn
-        line0 = self.line - len(rows)
+        write_rows(self.ec, self.plan.writer, rows, f"COPY {self.plan.table.name}",
+                   self.line - len(rows))
+
+
+def write_rows(ec: ExecContext, w: TableWriter, rows: list[Row], what: str = "",
+               line0: int = 0) -> None:
+    """Checks and writes a batch of new full rows of one table (COPY, INSERT ... SELECT):
+    23502 / 23514 / 23505 as a row-by-row INSERT would raise them; keys and values encoded
+    once per batch, primary-key duplicates looked up once per batch."""
+    codec = w.codec
+    txn = ec.txn
+    if w.checks or any(r[i] is None for i in w.not_null for r in rows):
         for i, row in enumerate(rows):
             try:
                 w.check(row)
             except DsqlError as e:
-                if e.detail is not None:
-                    e.detail += f"\nCOPY {self.plan.table.name}, line {line0 + i}"
+                if what and e.detail is not None:
+                    e.detail += f"\n{what}, line {line0 + i}"
                 raise
-        if w.uniques:  # secondary unique constraints: the row-at-a-time path
-            for row in rows:
-                key = w.key_of(self.ec, row)
-                hit = w.conflict(self.ec, row, key)
-                if hit is not None:
-                    raise w.duplicate(hit[0], row)
-                w.insert(self.ec, row, key)
-            return
-        if codec.hidden_rowid:
-            nid = txn.db.next_rowid
-            keys = codec.key_layout.encode_many([(nid(),) for _ in rows])
-        else:
-            key_of = codec.key_of
-            keys = codec.key_layout.encode_many([key_of(r) for r in rows])
-            self._check_duplicates(keys, rows)
-        if codec._needs_conv:  # jsonb columns: the per-row path converts them
-            values = [codec.encode_value(r) for r in rows]
-        else:
-            value_of, prefix = codec.value_of, codec._prefix
-            values = [prefix + v for v in codec.row_layout.encode_many([value_of(r)
-                                                                         for r in rows])]
-        put = txn.put
-        full = Kind.FULL
-        for k, v in zip(keys, values, strict=True):
-            put(k, v, full)
-        for ic in w.indexes:
-            entries = ic.layout.encode_many([ic.indexed(r) + codec.key_layout.decode(k)
-                                             for r, k in zip(rows, keys, strict=True)])
-            for e in entries:
-                put(e, b"", None, row=False)
+    if w.uniques:  # secondary unique constraints: the row-at-a-time path
+        for row in rows:
+            key = w.key_of(ec, row)
+            hit = w.conflict(ec, row, key)
+            if hit is not None:
+                raise w.duplicate(hit[0], row)
+            w.insert(ec, row, key)
+        return
+    if codec.hidden_rowid:
+        nid = txn.db.next_rowid
+        keys = codec.key_layout.encode_many([(nid(),) for _ in rows])
+    else:
+        key_of = codec.key_of
+        keys = codec.key_layout.encode_many([key_of(r) for r in rows])
+        _check_duplicates(ec, w, keys, rows)
+    if codec._needs_conv:  # jsonb columns: the per-row path converts them
+        values = [codec.encode_value(r) for r in rows]
+    else:
+        value_of, prefix = codec.value_of, codec._prefix
+        values = [prefix + v for v in codec.row_layout.encode_many([value_of(r)
+                                                                     for r in rows])]
+    txn.put_many(list(zip(keys, values, strict=True)), Kind.FULL)
+    for ic in w.indexes:
+        entries = ic.layout.encode_many([ic.indexed(r) + codec.key_layout.decode(k)
+                                         for r, k in zip(rows, keys, strict=True)])
+        txn.put_many([(e, b"") for e in entries], None, row=False)
+    assert len(keys) == len(rows)
 
-    def _check_duplicates(self, keys: list[bytes], rows: list[Row]) -> None:
-        w = self.plan.writer
-        if len(set(keys)) != len(keys):
-            seen: set[bytes] = set()
-            for k, r in zip(keys, rows, strict=True):
-                if k in seen:
-                    raise w.duplicate(self.pk_name, r)
-                seen.add(k)
-        for v, r in zip(self.ec.txn.get_many(keys), rows, strict=True):
-            if v is not None:
-                raise w.duplicate(self.pk_name, r)
+
+def _check_duplicates(ec: ExecContext, w: TableWriter, keys: list[bytes], rows: list[Row]
+                      ) -> None:
+    pk_name = f"{w.table.name}_pkey"
+    if len(set(keys)) != len(keys):
+        seen: set[bytes] = set()
+        for k, r in zip(keys, rows, strict=True):
+            if k in seen:
+                raise w.duplicate(pk_name, r)
+            seen.add(k)
+    for v, r in zip(ec.txn.get_many(keys), rows, strict=True):
+        if v is not None:
+            raise w.duplicate(pk_name, r)
 
 
 # -- COPY TO STDOUT --------------------------------------------------------------------------------

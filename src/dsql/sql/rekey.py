@@ -134,9 +134,7 @@ def _write(txn: Any, rows: list[tuple[Any, ...]], new: TableCodec, indexes: list
     else:
         value_of, prefix = new.value_of, new._prefix
         values = [prefix + v for v in new.row_layout.encode_many([value_of(r) for r in rows])]
-    put = txn.put
-    for k, v in zip(keys, values, strict=True):
-        put(k, v, Kind.FULL)
+    txn.put_many(list(zip(keys, values, strict=True)), Kind.FULL)
     for ic in indexes:
-        for r, k in zip(rows, keys, strict=True):
-            put(ic.entry(r, k), b"", None, row=False)
+        txn.put_many([(ic.entry(r, k), b"") for r, k in zip(rows, keys, strict=True)], None,
+                     row=False)
