@@ -237,7 +237,8 @@ class _Loader:
         try:
             if any(len(f) != width for f in fields):
                 raise _Slow()
-            cols = [conv(col) for conv, col in zip(p.batch_inputs, zip(*fields, strict=True), strict=True)]
+            columns = zip(*fields, strict=True)
+            cols = [conv(col) for conv, col in zip(p.batch_inputs, columns, strict=True)]
         except (_Slow, DsqlError, ValueError):
             self.load(fields)  # the row-at-a-time path finds and reports the bad field
             return
