@@ -19,7 +19,10 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -165,6 +168,20 @@ class Cursor:
     def end(self) -> None:
         if not self.at_end():
             self.fail()
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic collector off while a bulk statement builds millions of tuples (each
+    full collection would walk them all; bulk rows hold no cycles). Process-wide, so only
+    around statements that allocate in bulk; restored even on error."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class Statement:

@@ -34,7 +34,7 @@ from dsql.adjudicator import Kind
 from dsql.errors import DsqlError, FeatureNotSupported, InvalidParameterValue, SqlSyntaxError
 from dsql.server.copyformat import CopyFormat, Fields, RowDecoder, encode_rows
 from dsql.server.errors import BadCopyFileFormat
-from dsql.sql.bulk import Cursor, Statement, tokens
+from dsql.sql.bulk import Cursor, Statement, gc_paused, tokens
 from dsql.sql.errors import UndefinedColumn
 from dsql.sql.plan import ExecContext, Outcome, Plan
 
@@ -124,6 +124,10 @@ class CopyFromPlan(Plan):
         client = getattr(ec.session, "client", None)
         if client is None:
             raise FeatureNotSupported("COPY FROM STDIN needs a client connection (dsql serve)")
+        with gc_paused():
+            return self._load(ec, client)
+
+    def _load(self, ec: ExecContext, client: Any) -> Outcome:
         loader = _Loader(self, ec)
         fmt = self.fmt
         # the fast path: plain text-format lines (no escapes, so no \N NULLs), split per chunk

@@ -1,5 +1,7 @@
 """DDL: CREATE / DROP TABLE, CREATE [UNIQUE] INDEX, DROP INDEX, CREATE / DROP SCHEMA,
-ALTER TABLE ADD / DROP / RENAME COLUMN and RENAME TO.
+ALTER TABLE ADD / DROP / RENAME COLUMN, RENAME TO and ADD [CONSTRAINT name] PRIMARY KEY (a
+rebuild under the new key, dsql.sql.rekey). CREATE TABLE ... WITH (fillfactor=N, ...) stores
+its validated storage parameters (no effect); PARTITION BY / OF and FOREIGN KEY are 0A000.
 
 Each statement builds a new Catalog (version + 1) and leaves it in the transaction
 (`txn.new_catalog`); COMMIT writes it under the catalog key with a FULL claim (catalog/store.py

@@ -29,6 +29,7 @@ from dsql.adjudicator import Kind
 from dsql.catalog.layout import IndexCodec, TableCodec
 from dsql.catalog.objects import Catalog, Table
 from dsql.errors import DsqlError
+from dsql.sql.bulk import gc_paused
 from dsql.sql.errors import (
     DuplicateColumn,
     DuplicateTable,
@@ -91,7 +92,8 @@ def add_primary_key(cat: Catalog, table: Table, names: list[str], constraint: st
         cat.indexes[ix.id] = ix
     new_codec = TableCodec(table)
     new_indexes = [IndexCodec(ix, table, new_codec) for ix in cat.table_indexes(new_id)]
-    _copy_rows(ec, old_codec, new_codec, new_indexes, pk_name)
+    with gc_paused():
+        _copy_rows(ec, old_codec, new_codec, new_indexes, pk_name)
     assert old_id not in cat.tables and cat.tables[new_id] is table
 
 
