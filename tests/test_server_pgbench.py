@@ -179,3 +179,88 @@ def test_copy_text_csv_and_errors(tmp_path: Path) -> None:
         assert scalars(srv, "SHOW dsql.max_transaction_rows") == ["50"]
     finally:
         _stop(srv)
+
+
+# -- units: the statement grammars and the limit options (no server) ------------------------------
+
+def test_copy_and_truncate_grammar() -> None:
+    """COPY's option spellings map to the right format; what dsql refuses is 0A000 / 42601."""
+    from dsql.errors import DsqlError
+    from dsql.sql import bulk
+    from dsql.sql.copy import Copy
+    from dsql.sql.truncate import Truncate
+
+    c = bulk.recognise("copy pgbench_accounts from stdin with (freeze on)")
+    assert isinstance(c, Copy) and c.from_client and not c.fmt.csv and c.fmt.null == "\\N"
+    c = bulk.recognise('COPY s."T" (a, "B") FROM STDIN (FORMAT csv, HEADER, DELIMITER \';\', '
+                       "NULL 'x', QUOTE '''')")
+    assert isinstance(c, Copy) and c.target == ("s", "T") and c.columns == ["a", "B"]
+    assert (c.fmt.csv, c.fmt.header, c.fmt.delimiter, c.fmt.null, c.fmt.quote) == \
+        (True, True, ";", "x", "'")
+    c = bulk.recognise("copy t to stdout with csv header delimiter as '|'")
+    assert isinstance(c, Copy) and not c.from_client and c.fmt.csv and c.fmt.header
+    c = bulk.recognise("/* hi */ COPY (SELECT ')' FROM t WHERE a < 3) TO STDOUT")
+    assert isinstance(c, Copy) and c.query_sql == "SELECT ')' FROM t WHERE a < 3"
+    t = bulk.recognise("truncate table a, s.b restart identity cascade;")
+    assert isinstance(t, Truncate) and t.names == [(None, "a"), ("s", "b")]
+    assert bulk.recognise("SELECT 1") is None and bulk.recognise("copyx") is None
+    for sql, state in [("copy t from stdin (format binary)", "0A000"),
+                       ("copy t from '/etc/passwd'", "0A000"),
+                       ("copy t to program 'ls'", "0A000"),
+                       ("copy t from stdin (bogus 1)", "42601"),
+                       ("copy t from stdin (format csv, format text)", "42601"),
+                       ("copy t from stdin (delimiter 'ab')", "0A000"),
+                       ("copy (select 1) from stdin", "42601"),
+                       ("truncate", "42601"),
+                       ("truncate t now", "42601")]:
+        with pytest.raises(DsqlError) as e:
+            bulk.recognise(sql)
+        assert e.value.sqlstate == state, sql
+
+
+def test_limit_options() -> None:
+    """`dsql serve --max-transaction-*` values: suffixes, defaults, refusals; the node capacity
+    grows with the rows limit and never falls below its floor."""
+    from dsql.errors import DsqlError
+    from dsql.txn.limits import TXN_KEYS_FLOOR, Limits, NodeCapacity
+
+    assert Limits.parse_server() == Limits()
+    lim = Limits.parse_server("2000000", "1G", "600s")
+    assert (lim.max_rows, lim.max_bytes, lim.max_age_s) == (2_000_000, 1 << 30, 600.0)
+    assert Limits.parse_server(None, "512k").max_bytes == 512 << 10
+    for bad in [("0", None, None), ("x", None, None), (None, "-1", None), (None, None, "0")]:
+        with pytest.raises(ValueError):
+            Limits.parse_server(*bad)
+    assert lim.for_session({"dsql.max_transaction_rows": "5"}).max_rows == 5
+    assert lim.for_session({}).max_bytes == 1 << 30
+    assert lim.show("dsql.max_transaction_age_s") == "600"
+    assert NodeCapacity.for_limits(Limits()).txn_keys_max == TXN_KEYS_FLOOR
+    cap = NodeCapacity.for_limits(Limits(10_000_000))
+    assert cap.txn_keys_max == 40_001_024
+    with pytest.raises(DsqlError) as e:
+        NodeCapacity(10, 1 << 20).check_commit(5, 10, 100)
+    assert e.value.sqlstate == "54000"
+    NodeCapacity(10, 1 << 20).check_commit(5, 9, 100)
+
+
+def test_truncate_and_copy_through_psycopg(tmp_path: Path) -> None:
+    """psycopg 3 sends every statement through the extended protocol (Parse/Bind/Execute):
+    TRUNCATE and VACUUM work there too, and its COPY API loads and dumps rows."""
+    psycopg = pytest.importorskip("psycopg")
+    srv = start_serve(tmp_path / "data")
+    try:
+        dsn = f"host=127.0.0.1 port={srv.port} user=admin password=s3cret dbname=dsql"
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute("CREATE TABLE p (id int PRIMARY KEY, v text)")
+            with c.cursor().copy("COPY p (id, v) FROM STDIN") as cp:
+                for i in range(5):
+                    cp.write_row((i, f"v{i}" if i else None))
+            assert c.execute("SELECT count(*), count(v) FROM p").fetchone() == (5, 4)
+            with c.cursor().copy("COPY p TO STDOUT WITH (FORMAT csv)") as cp:
+                text = b"".join(bytes(b) for b in cp).decode()
+            assert text.splitlines()[:2] == ["0,", "1,v1"]
+            c.execute("VACUUM p")
+            c.execute("TRUNCATE p")
+            assert c.execute("SELECT count(*) FROM p").fetchone() == (0,)
+    finally:
+        _stop(srv)

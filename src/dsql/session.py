@@ -167,7 +167,7 @@ class Session:
 
     def prepare(self, sql: str, param_type_oids: Sequence[int] = ()) -> Prepared:
         kind = utility.classify(sql)
-        if kind is not None:
+        if kind is not None or bulk.recognise(sql) is not None:  # no rows, no parameters
             return Prepared(sql, list(param_type_oids), None)
         ast = self._parse(sql)
         n = _count_params(ast)
@@ -250,6 +250,7 @@ class Session:
 
     def _bulk(self, st: bulk.Statement, params: Sequence[object]) -> StatementResult:
         if self.in_block and not st.in_block_ok:
+            self.failed = True  # as PostgreSQL: the block is aborted
             raise ActiveSqlTransaction("VACUUM cannot run inside a transaction block")
         txn, implicit = self.txn, False
         if txn is None:
