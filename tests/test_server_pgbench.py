@@ -263,3 +263,59 @@ def test_truncate_and_copy_through_psycopg(tmp_path: Path) -> None:
             assert c.execute("SELECT count(*) FROM p").fetchone() == (0,)
     finally:
         _stop(srv)
+
+
+class _FakeChannel:
+    """A ClientChannel that hands COPY data over in the given chunks (no server)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.out: list[bytes] = []
+
+    def copy_in(self, *, column_count: int, binary: bool = False) -> Iterator[bytes]:
+        yield from self.chunks
+
+    def copy_out(self, *, column_count: int, binary: bool = False) -> _FakeChannel:
+        return self
+
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+
+    def close(self) -> None:
+        pass
+
+
+def test_copy_fast_path_switches_to_the_exact_decoder_in_order() -> None:
+    """Plain lines go the column-wise path in 256 KiB chunks; a NULL, an escape or a line
+    longer than a chunk in the middle of the stream hands the rest to RowDecoder without
+    losing or reordering a row (rows split across chunks anywhere)."""
+    from dsql.engine import Database, DatabaseOptions
+    from dsql.session import Session
+    from dsql.sql.copy import CHUNK_BYTES
+    from dsql.txn.limits import Limits
+
+    db = Database.open(":memory:", DatabaseOptions(limits=Limits(10**6, 1 << 30)))
+    s = Session(db)
+    try:
+        s.execute("CREATE TABLE f (id int PRIMARY KEY, v text, c char(3))")
+        n = 2 * CHUNK_BYTES // 20
+        lines = [f"{i}\tvalue-{i}\tab\n" for i in range(n)]
+        lines[n // 2 + 7] = f"{n // 2 + 7}\t\\N\ta\\tb\n"  # NULL and an escape mid-stream
+        lines.append(f"{n}\t{'x' * (CHUNK_BYTES + 10)}\tz\n")  # longer than a chunk
+        lines.append(f"{n + 1}\tlast\t\n")
+        data = "".join(lines).encode()
+        s.client = _FakeChannel([data[i:i + 997] for i in range(0, len(data), 997)])
+        assert s.execute("COPY f FROM STDIN").command_tag == f"COPY {n + 2}"
+        assert s.execute("SELECT count(*), count(v), sum(id) FROM f").rows == \
+            [(n + 2, n + 1, (n + 1) * (n + 2) // 2)]
+        assert s.execute(f"SELECT v, c FROM f WHERE id = {n // 2 + 7}").rows == [(None, "a\tb")]
+        assert s.execute(f"SELECT length(v), c FROM f WHERE id = {n}").rows == \
+            [(CHUNK_BYTES + 10, "z  ")]
+        assert s.execute("SELECT v, c FROM f WHERE id = 3").rows == [("value-3", "ab ")]
+        s.client = _FakeChannel([b"1\tdup\tx\n"])
+        with pytest.raises(Exception) as e:
+            s.execute("COPY f FROM STDIN")
+        assert getattr(e.value, "sqlstate", "") == "23505"
+    finally:
+        s.close()
+        db.close()

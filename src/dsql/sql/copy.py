@@ -134,29 +134,33 @@ class CopyFromPlan(Plan):
         # of CHUNK_BYTES and converted column by column; anything else goes to RowDecoder
         decoder = None if not fmt.csv and not fmt.header and "\\" in fmt.null else \
             RowDecoder(fmt)
-        parts: list[bytes] = []
+        parts: list[bytes] = []  # fast path: chunks not yet split (size: their bytes)
         size = 0
-        pending: list[Fields] = []
+        pending: list[Fields] = []  # exact path: decoded rows not yet loaded
         for chunk in client.copy_in(column_count=len(self.positions)):
-            if decoder is not None:
-                pending.extend(decoder.feed(chunk))
-                if len(pending) >= BATCH_ROWS:
-                    loader.load(pending)
-                    pending = []
-                continue
-            parts.append(chunk)
-            size += len(chunk)
-            if size < CHUNK_BYTES:
-                continue
-            data = b"".join(parts)
-            cut = data.rfind(b"\n")
-            body, rest = data[:cut + 1], data[cut + 1:]
-            parts, size = [rest], len(rest)
-            decoder = self._fast(loader, body)
+            if decoder is None:
+                parts.append(chunk)
+                size += len(chunk)
+                if size < CHUNK_BYTES:
+                    continue
+                data = b"".join(parts)
+                cut = data.rfind(b"\n")
+                if cut >= 0:
+                    parts, size = [data[cut + 1:]], len(data) - cut - 1
+                    decoder = self._fast(loader, data[:cut + 1])
+                    if decoder is None:
+                        continue
+                    chunk = b"".join(parts)  # the exact decoder takes over after the body
+                else:  # a line longer than a chunk: the exact decoder bounds it
+                    decoder, chunk = RowDecoder(fmt), data
+                parts, size = [], 0
+            pending.extend(decoder.feed(chunk))
+            if len(pending) >= BATCH_ROWS:
+                loader.load(pending)
+                pending = []
         if decoder is None:
             decoder = self._fast(loader, b"".join(parts)) or RowDecoder(fmt)
-        elif parts:
-            pending.extend(decoder.feed(b"".join(parts)))
+        assert decoder is not None and size == sum(map(len, parts))
         pending.extend(decoder.finish())
         loader.load(pending)
         return Outcome([], f"COPY {loader.count}")
