@@ -14,12 +14,13 @@ import itertools
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dsql.adjudicator import AdjudicatorConfig
 from dsql.catalog.store import CatalogCache
 from dsql.node.node import MEMORY, Node, NodeOptions
-from dsql.txn.limits import Limits
+from dsql.txn.limits import Limits, NodeCapacity
 
 _open_lock = threading.Lock()
 _open: dict[str, Database] = {}
@@ -32,12 +33,25 @@ class DatabaseOptions:
     limits: Limits = field(default_factory=Limits)
 
 
+def node_options(opts: DatabaseOptions, durability: str | None = None) -> NodeOptions:
+    """The node sized for the transaction limits (adjudicator keys, journal record bytes)."""
+    cap = NodeCapacity.for_limits(opts.limits)
+    adj = AdjudicatorConfig()
+    if cap.txn_keys_max > adj.max_txn_keys:
+        # (max_keys stays: a larger commit only evicts older entries, raising the window)
+        adj = replace(adj, max_txn_keys=cap.txn_keys_max)
+    return NodeOptions(durability=durability or opts.durability, adjudicator=adj,
+                       journal_record_bytes_max=cap.record_bytes_max)
+
+
 class Database:
     def __init__(self, path: str, node: Node, options: DatabaseOptions) -> None:
         self.path = path
         self.node = node
         self.options = options
         self.limits = options.limits
+        self.capacity = NodeCapacity(node.options.adjudicator.max_txn_keys,
+                                     node.options.journal_record_bytes_max)
         ts = node.begin()
         self.catalogs = CatalogCache(node.get, ts)
         # the newest acknowledged commit: a snapshot at it sees every acknowledged commit, and
@@ -55,14 +69,14 @@ class Database:
         opts = options or DatabaseOptions()
         p = str(path)
         if p == MEMORY:
-            return cls(p, Node.open(MEMORY, NodeOptions(durability="unsafe-no-sync")), opts)
+            return cls(p, Node.open(MEMORY, node_options(opts, "unsafe-no-sync")), opts)
         key = os.path.realpath(p)
         with _open_lock:
             db = _open.get(key)
             if db is not None:
                 db._refs += 1
                 return db
-            node = Node.open(p, NodeOptions(durability=opts.durability))
+            node = Node.open(p, node_options(opts))
             db = cls(key, node, opts)
             _open[key] = db
             return db

@@ -62,6 +62,8 @@ class Table:
     layouts: list[list[int]] = field(default_factory=list)
     next_column_id: int = 1
     dropped: list[Column] = field(default_factory=list)  # kept to decode old layouts
+    # CREATE TABLE ... WITH (fillfactor=90): stored for pg_class.reloptions, no effect
+    storage_params: dict[str, str] = field(default_factory=dict)
 
     def column(self, name: str) -> Column | None:
         for c in self.columns:

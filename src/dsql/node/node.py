@@ -82,6 +82,7 @@ class NodeOptions:
     # Segments are zero-filled ahead of use (a commit's fdatasync then flushes data only); the
     # active segment and one spare are on disk at full size, so keep them moderate.
     journal_segment_bytes: int = 16 << 20
+    journal_record_bytes_max: int = 32 << 20  # the largest transaction's journal record
     read_wait_timeout_ns: int = 10_000_000_000
     checkpoints_kept: int = 2
 
@@ -154,7 +155,8 @@ class Node:
 
         storage, manifest, refused = cls._load_newest_checkpoint(datadir, opts)
         journal = Journal(datadir.journal, durability=opts.durability,
-                          segment_bytes=opts.journal_segment_bytes)
+                          segment_bytes=opts.journal_segment_bytes,
+                          record_bytes_max=opts.journal_record_bytes_max)
         try:
             floor_ts = manifest.ts if manifest else 0
             replay_lsn = manifest.replay_lsn if manifest else journal.first_lsn

@@ -10,11 +10,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dsql.server.auth import CatalogRoleStore, RoleStore, scram_verifier
 from dsql.server.backend import Backend, ClientChannel, StartupInfo
 from dsql.server.errors import BackendUnavailable
+
+if TYPE_CHECKING:
+    from dsql.txn.limits import Limits
 
 
 def _register_catalog_binary_codecs() -> None:
@@ -68,10 +71,11 @@ def _quote_literal(value: str) -> str:
 class EngineBackend:
     """The SQL engine as the server's Backend."""
 
-    def __init__(self, data_dir: Path) -> None:
-        from dsql.engine import Database
+    def __init__(self, data_dir: Path, limits: Limits | None = None) -> None:
+        from dsql.engine import Database, DatabaseOptions
 
-        self.db = Database.open(data_dir)
+        opts = DatabaseOptions() if limits is None else DatabaseOptions(limits=limits)
+        self.db = Database.open(data_dir, opts)
         _register_catalog_binary_codecs()
         self.catalog_roles = False  # True once role_store() serves logins from the catalog
 
@@ -103,6 +107,7 @@ class EngineBackend:
         session.user = startup.user
         session.database = startup.database or startup.user
         session.authenticated = self.catalog_roles
+        session.client = client  # COPY FROM STDIN / TO STDOUT move their data through it
         try:
             # PostgreSQL applies startup parameters and -c options as SET at session start.
             settings = dict(startup.settings)
@@ -121,9 +126,10 @@ class EngineBackend:
         self.db.close()
 
 
-def open_backend(data_dir: Path) -> Backend:
-    """The engine's Backend over `data_dir` (created if missing)."""
-    return EngineBackend(data_dir)  # type: ignore[return-value]
+def open_backend(data_dir: Path, limits: Limits | None = None) -> Backend:
+    """The engine's Backend over `data_dir` (created if missing); `limits` are the server's
+    per-transaction limits (`dsql serve --max-transaction-rows ...`)."""
+    return EngineBackend(data_dir, limits)  # type: ignore[return-value]
 
 
 def load_backend_factory(spec: str) -> Callable[[Path], Backend]:

@@ -35,3 +35,11 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
     p.add_argument("--backend", metavar="MODULE:CALLABLE", default=None,
                    help="serve a different backend: CALLABLE(data_dir) -> Backend")
+    p.add_argument("--max-transaction-rows", metavar="N", default=None,
+                   help="rows a transaction may insert, update or delete (3000; sessions may "
+                        "SET dsql.max_transaction_rows)")
+    p.add_argument("--max-transaction-bytes", metavar="N", default=None,
+                   help="bytes of changes per transaction, k/M/G suffixes (10M; SET "
+                        "dsql.max_transaction_bytes)")
+    p.add_argument("--max-transaction-age", metavar="S", default=None,
+                   help="seconds from BEGIN to COMMIT (300; SET dsql.max_transaction_age_s)")

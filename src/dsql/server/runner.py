@@ -28,6 +28,7 @@ from dsql.server.factory import load_backend_factory, open_backend
 from dsql.server.options import ADMIN_PASSWORD_ENV
 from dsql.server.server import Server
 from dsql.server.tls import TlsSetupError, generate_self_signed, server_context
+from dsql.txn.limits import Limits
 
 log = logging.getLogger("dsql.server")
 
@@ -168,8 +169,12 @@ def serve_command(args: argparse.Namespace) -> int:
     data_dir = Path(args.data).expanduser() if args.data else default_data_dir()
     try:
         ssl_context = tls_context(config, data_dir)
-        factory = load_backend_factory(args.backend) if args.backend else open_backend
-        backend = factory(data_dir)
+        if args.backend:
+            backend = load_backend_factory(args.backend)(data_dir)
+        else:
+            backend = open_backend(data_dir, Limits.parse_server(
+                args.max_transaction_rows, args.max_transaction_bytes,
+                args.max_transaction_age))
         roles = build_role_store(backend, admin, password)
     except (BackendUnavailable, TlsSetupError, ValueError) as e:
         print(f"dsql serve: {e}", file=sys.stderr)

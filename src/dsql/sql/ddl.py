@@ -1,5 +1,7 @@
 """DDL: CREATE / DROP TABLE, CREATE [UNIQUE] INDEX, DROP INDEX, CREATE / DROP SCHEMA,
-ALTER TABLE ADD / DROP / RENAME COLUMN and RENAME TO.
+ALTER TABLE ADD / DROP / RENAME COLUMN, RENAME TO and ADD [CONSTRAINT name] PRIMARY KEY (a
+rebuild under the new key, dsql.sql.rekey). CREATE TABLE ... WITH (fillfactor=N, ...) stores
+its validated storage parameters (no effect); PARTITION BY / OF and FOREIGN KEY are 0A000.
 
 Each statement builds a new Catalog (version + 1) and leaves it in the transaction
 (`txn.new_catalog`); COMMIT writes it under the catalog key with a FULL claim (catalog/store.py
@@ -15,7 +17,12 @@ from sqlglot import exp
 
 from dsql.catalog.layout import IndexCodec, codec_type
 from dsql.catalog.objects import Catalog, Check, Column, Index, IndexColumn, Table
-from dsql.errors import FeatureNotSupported, SqlSyntaxError, UndefinedObject
+from dsql.errors import (
+    FeatureNotSupported,
+    InvalidParameterValue,
+    SqlSyntaxError,
+    UndefinedObject,
+)
 from dsql.sql.errors import (
     DuplicateColumn,
     DuplicateSchema,
@@ -214,9 +221,11 @@ def _create_table(node: exp.Create, cat: Catalog, sp: list[str], notices: list[A
                 raise FeatureNotSupported(f"table constraint {item.sql()} is not supported")
         else:
             raise FeatureNotSupported(f"table element {item.sql()} is not supported")
+    params = _storage_params(node)
     tid = cat.allocate_id()
     value_cols = [c.id for c in cols if c.id not in pk]
     table = Table(tid, schema, name, cols, pk, checks, [value_cols], nid)
+    table.storage_params = params
     cat.tables[tid] = table
     for ids in uniques:
         cnames = "_".join(next(c.name for c in cols if c.id == i) for i in ids)
@@ -399,6 +408,8 @@ def _alter(node: exp.Alter, cat: Catalog, sp: list[str], ec: ExecContext) -> boo
                 raise DuplicateColumn(f'column "{act.args["to"].name}" of relation '
                                       f'"{table.name}" already exists')
             c.name = act.args["to"].name
+        elif isinstance(act, exp.AddConstraint):
+            _add_constraint(act, cat, table, ec)
         elif isinstance(act, exp.AlterRename):
             new = act.this.name
             if cat.relation_exists(table.schema, new):
@@ -409,3 +420,68 @@ def _alter(node: exp.Alter, cat: Catalog, sp: list[str], ec: ExecContext) -> boo
     if len(table.layouts) > 255:
         raise FeatureNotSupported("too many ALTER TABLE changes to one table")
     return True
+
+
+# Storage parameters PostgreSQL accepts in CREATE TABLE ... WITH (...): dsql stores them (for
+# pg_class.reloptions) and they change nothing (storage has no pages to fill).
+_STORAGE_PARAMS = {"fillfactor": (10, 100), "toast_tuple_target": (128, 8160),
+                   "parallel_workers": (0, 1024), "autovacuum_enabled": None,
+                   "user_catalog_table": None}
+
+
+def _storage_params(node: exp.Create) -> dict[str, str]:
+    """CREATE TABLE's WITH (name = value, ...), validated; PARTITION BY / OF refused."""
+    props = node.args.get("properties")
+    out: dict[str, str] = {}
+    for p in props.expressions if props is not None else []:
+        if isinstance(p, (exp.PartitionedByProperty, exp.PartitionedOfProperty)):
+            raise FeatureNotSupported("partitioned tables are not supported")
+        if type(p) is not exp.Property:
+            continue
+        name = p.name.lower()
+        val = p.args.get("value")
+        text = val.name if isinstance(val, (exp.Literal, exp.Var, exp.Identifier)) else \
+            (val.sql(dialect="postgres") if val is not None else "true")
+        if name not in _STORAGE_PARAMS:
+            raise InvalidParameterValue(f'unrecognized parameter "{name}"')
+        bounds = _STORAGE_PARAMS[name]
+        if bounds is not None:
+            try:
+                n = int(text)
+            except ValueError:
+                raise InvalidParameterValue(f'invalid value for integer option "{name}": '
+                                            f"{text}") from None
+            if not bounds[0] <= n <= bounds[1]:
+                raise InvalidParameterValue(
+                    f'value {n} out of bounds for option "{name}"',
+                    detail=f'Valid values are between "{bounds[0]}" and "{bounds[1]}".')
+            text = str(n)
+        out[name] = text
+    return out
+
+
+def _add_constraint(act: exp.AddConstraint, cat: Catalog, table: Table,
+                    ec: ExecContext) -> None:
+    """ADD [CONSTRAINT name] PRIMARY KEY (cols): a rebuild (dsql.sql.rekey); FOREIGN KEY and
+    the others: 0A000."""
+    from dsql.sql.rekey import add_primary_key
+    for item in act.expressions:
+        cname = None
+        inner = item
+        if isinstance(item, exp.Constraint):
+            cname = item.name
+            inner = item.expressions[0] if len(item.expressions) == 1 else None
+        if isinstance(inner, exp.PrimaryKey):
+            if inner.args.get("include") is not None and \
+                    inner.args["include"].sql(dialect="postgres").strip():
+                raise FeatureNotSupported("PRIMARY KEY with index parameters is not supported")
+            names = [e.name if not isinstance(e, exp.Ordered) else e.this.name
+                     for e in inner.expressions]
+            add_primary_key(cat, table, names, cname, ec)
+        elif isinstance(inner, exp.ForeignKey):
+            raise FeatureNotSupported("foreign key constraints are not supported (Aurora DSQL "
+                                      "has none)")
+        else:
+            raise FeatureNotSupported(f"ALTER TABLE ADD {item.sql(dialect='postgres')} is not "
+                                      "supported")
+

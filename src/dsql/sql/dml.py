@@ -37,6 +37,8 @@ from dsql.sql.select import Binder, plan_query
 from dsql.sql.types import registry as ur
 
 Row = tuple[Any, ...]
+BULK_ROWS_MIN = 64  # larger INSERTs without ON CONFLICT / RETURNING write in batches
+BULK_BATCH_ROWS = 4096
 
 
 def _parse_expr(sql: str) -> exp.Expression:
@@ -335,6 +337,11 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
                 for v, pos, cv in zip(qr, positions, qconv, strict=False):
                     full[pos] = v if cv is None or v is None else cv(v)
                 rows.append(tuple(full))
+        if on_conflict is None and ret_fns is None and len(rows) > BULK_ROWS_MIN:
+            from dsql.sql.copy import write_rows  # batched encodes (INSERT ... SELECT)
+            for i in range(0, len(rows), BULK_BATCH_ROWS):
+                write_rows(ec, w, rows[i:i + BULK_BATCH_ROWS])
+            return len(rows), []
         n = 0
         out: list[Row] = []
         for row in rows:

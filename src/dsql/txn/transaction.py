@@ -139,6 +139,30 @@ class Transaction:
             self.limits.check_rows(len(self.rows))
         self.limits.check_bytes(self.bytes)
 
+    def put_many(self, pairs: list[tuple[bytes, bytes | None]], kind: Kind | None,
+                 row: bool = True) -> None:
+        """put() for a batch (COPY, rebuilds): one pass when the keys are new to the buffer and
+        the batch stays within the limits; otherwise key by key (same outcome, same 54000)."""
+        w = self.writes
+        keys = [k for k, _ in pairs]
+        nbytes = sum(map(len, keys)) + sum(len(v) for _, v in pairs if v is not None)
+        lim = self.limits
+        if (not w.keys().isdisjoint(keys) or len(set(keys)) != len(keys)
+                or row and len(self.rows) + len(keys) > lim.max_rows
+                or self.bytes + nbytes > lim.max_bytes
+                or kind is not None and not self.claims.keys().isdisjoint(keys)):
+            for k, v in pairs:
+                self.put(k, v, kind, row)
+            return
+        w.update(pairs)
+        self.bytes += nbytes
+        self._sorted = None
+        if kind is not None:
+            self.claims.update(dict.fromkeys(keys, kind))
+        if row:
+            self.rows.update(keys)
+        assert len(self.rows) <= lim.max_rows and self.bytes <= lim.max_bytes
+
     def check_age(self) -> None:
         self.limits.check_age(time.monotonic() - self.started_s)
 
@@ -150,6 +174,7 @@ class Transaction:
             return None
         if check_age:
             self.check_age()
+        self.db.capacity.check_commit(len(self.writes), len(self.claims), self.bytes)
         cache: CatalogCache = self.db.catalogs
         if self.new_catalog is not None:
             self.writes[CATALOG_KEY] = CatalogCache.encode(self.new_catalog)
