@@ -121,6 +121,43 @@ def balance_sums(t: Target) -> list[int]:
     return sums
 
 
+_LATENCY = re.compile(r"latency average = ([\d.]+) ms")
+# A load at any scale is one transaction; dsql's per-session limits are raised for it through
+# PGOPTIONS (PostgreSQL accepts the same options as placeholder settings and ignores them).
+_RAISED_LIMITS = ("-c dsql.max_transaction_rows=100000000 "
+                  "-c dsql.max_transaction_bytes=100000000000 -c dsql.max_transaction_age_s=3600")
+
+
+def run_pgbench(dsn: str, *, mode: str, clients: int, seconds: float, scale: int,
+                initialize: bool) -> dict[str, float]:
+    """One pgbench run against the server at `dsn` (a libpq connection string), for the
+    harness's client sweep (bench/pgbench_sweep.py). mode: "select-only" (-S) or "tpcb-like"
+    (the default script, --max-tries=100); prepared protocol. `initialize`: `pgbench -i -s
+    scale` first. Returns tps, latency_avg_ms, failed and retried."""
+    assert mode in ("select-only", "tpcb-like"), mode
+    assert clients >= 1 and seconds > 0 and scale >= 1
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["PGOPTIONS"] = _RAISED_LIMITS
+    if initialize:
+        out = _run([PGBENCH, "-i", "-q", "-s", str(scale), dsn], env, 3600)
+        if out.returncode != 0:
+            raise RuntimeError(f"pgbench -i failed:\n{out.stderr[-2000:]}")
+    flags = ["-S"] if mode == "select-only" else ["--max-tries=100"]
+    secs = max(1, round(seconds))
+    cmd = [PGBENCH, "-n", "-c", str(clients), "-j", str(min(clients, 4)), "-T", str(secs),
+           "-M", "prepared", *flags, dsn]
+    out = _run(cmd, env, secs * 4 + 120)
+    if out.returncode not in (0, 2):  # 2: some transactions failed (reported as failures)
+        raise RuntimeError(f"pgbench failed ({out.returncode}):\n{out.stderr[-2000:]}\n"
+                           f"{out.stdout[-2000:]}")
+    r = parse_output(out.stdout)
+    info: dict[str, float] = {"tps": r.tps, "failed": r.failed, "retried": r.retried}
+    m = _LATENCY.search(out.stdout)
+    if m is not None:
+        info["latency_avg_ms"] = float(m.group(1))
+    return info
+
+
 class DsqlServe:
     """`dsql serve` in a subprocess on a temporary data directory (trust auth)."""
 

@@ -319,3 +319,25 @@ def test_copy_fast_path_switches_to_the_exact_decoder_in_order() -> None:
     finally:
         s.close()
         db.close()
+
+
+def test_bench_runner_for_the_client_sweep(tmp_path: Path) -> None:
+    """bench.pgbench.run_pgbench (what `dsql bench pgbench_sweep` calls): loads through a
+    libpq connection string with the limits raised per session (the server keeps its
+    defaults), then runs both modes and reports tps / failures; the sums still agree."""
+    from dsql.bench.pgbench import run_pgbench
+
+    srv = start_serve(tmp_path / "data")
+    try:
+        dsn = f"host=127.0.0.1 port={srv.port} user=admin password=s3cret dbname=dsql"
+        got = run_pgbench(dsn, mode="select-only", clients=2, seconds=1, scale=1,
+                          initialize=True)
+        assert got["tps"] > 0 and got["failed"] == 0, got
+        assert got["latency_avg_ms"] > 0
+        got = run_pgbench(dsn, mode="tpcb-like", clients=2, seconds=1, scale=1,
+                          initialize=False)
+        assert got["tps"] > 0, got
+        sums = balance_sums(srv)
+        assert len(set(sums)) == 1, sums
+    finally:
+        _stop(srv)
