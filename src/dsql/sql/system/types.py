@@ -338,6 +338,26 @@ def _register() -> None:
     add((PG_NODE_TREE.oid, r.TEXT.oid), (i, ident))
     add((r.TEXT_ARRAY.oid, NAME_ARRAY.oid), (a, lambda v: v))
     add((NAME_ARRAY.oid, r.TEXT_ARRAY.oid), (i, lambda v: v))
+    _register_array_casts()
+
+
+def _register_array_casts() -> None:
+    """PostgreSQL's array coercion: elem[] -> other[] wherever elem -> other has a cast
+    function, in the same context (int2[] -> int4[] implicit, int8[] -> int4[] assignment)."""
+    arrays = {**{a.oid: ELEMENT_OF[a.oid] for a in ARRAYS}, r.TEXT_ARRAY.oid: r.TEXT}
+    for src_oid, src_elem in arrays.items():
+        for dst_oid, dst_elem in arrays.items():
+            entry = casts._FUNCS.get((src_elem.oid, dst_elem.oid))
+            if src_oid == dst_oid or entry is None:
+                continue
+            casts._FUNCS.setdefault((src_oid, dst_oid), (entry[0], _elementwise(entry[1])))
+    assert (INT2_ARRAY.oid, INT4_ARRAY.oid) in casts._FUNCS
+
+
+def _elementwise(fn: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
+    def conv(v: list[Any]) -> list[Any]:
+        return [None if x is None else fn(x) for x in v]
+    return conv
 
 
 def _oid_to_int4(v: int) -> int:
