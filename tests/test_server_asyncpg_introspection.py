@@ -25,7 +25,8 @@ from engine_serve import ADMIN, PASSWORD, EngineServer, engine_server  # noqa: F
 from pg_server import PostgresServer
 
 # type OIDs asyncpg introspects: arrays, vectors; their elements come back at depth 1
-INTRO_OIDS = [1007, 1009, 1028, 22, 30, 1000, 1005, 1016, 1015, 1003, 1022]
+INTRO_OIDS = [1007, 1009, 1028, 22, 30, 1000, 1005, 1016, 1015, 1003, 1022, 1231, 1182, 1185,
+              2951, 1001, 3807, 2210, 1014, 1187, 1115]
 
 
 def run(coro: Any) -> Any:
@@ -134,6 +135,31 @@ def test_introspection_query_matches_postgres(srv: EngineServer,
     for dsql_rows, pg_rows in pairs:
         assert dsql_rows == pg_rows
         assert len(pg_rows) == 2 * len(INTRO_OIDS) - 1  # elements at depth 1; int2 twice
+
+
+def test_arrays_of_other_element_types(srv: EngineServer) -> None:
+    """Arrays of numeric, date, timestamptz, uuid, bytea, jsonb, interval: introspected, then
+    sent and received in binary."""
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    async def go() -> None:
+        c = await _connect(srv)
+        try:
+            t = dt.datetime(2020, 1, 1, 8, tzinfo=dt.timezone.utc)
+            u = uuid.UUID(int=7)
+            for sql, value in [("$1::numeric[]", [Decimal("1.50"), None]),
+                               ("$1::date[]", [dt.date(2000, 2, 29)]),
+                               ("$1::timestamptz[]", [t]), ("$1::uuid[]", [u]),
+                               ("$1::bytea[]", [b"\x00\x01"]),
+                               ("$1::interval[]", [dt.timedelta(days=1)])]:
+                assert await c.fetchval(f"SELECT {sql}", value) == value, sql
+            assert await c.fetchval("SELECT ARRAY['{\"a\": 1}'::jsonb]") == ['{"a": 1}']
+            assert await c.fetchval("SELECT '{pg_type}'::regclass[]::oid[]") == [1247]
+        finally:
+            await c.close()
+    run(go())
 
 
 def test_list_parameters_from_psycopg(srv: EngineServer) -> None:

@@ -138,6 +138,9 @@ def regtype_label(oid: int) -> str:
         t = r.type_by_oid(oid)
     except Exception:
         return str(oid)
+    elem = ELEMENT_OF.get(t.oid) if t.name.startswith("_") else None
+    if (elem or t).oid == r.BPCHAR.oid:  # format_type_be, unlike format_type(oid, NULL)
+        return "character[]" if elem is not None else "character"
     return type_display(t)
 
 
@@ -224,14 +227,20 @@ def vector_out(v: list[int]) -> str:
 
 
 def _array_io(elem: SqlType) -> tuple[Callable[..., Any], Callable[..., str]]:
+    """Text input / output of elem[]; they take the session context when the element's do
+    (timestamptz follows TimeZone and DateStyle inside arrays too)."""
     ein = elem.in_fn
     eout = elem.out_fn
     assert ein is not None and eout is not None
 
-    def a_in(s: str) -> list[Any]:
+    def a_in(s: str, ctx: Any = None) -> list[Any]:
+        if elem.in_ctx:
+            return array.array_in(s, lambda x: ein(x, ctx))
         return array.array_in(s, ein)
 
-    def a_out(v: list[Any]) -> str:
+    def a_out(v: list[Any], ctx: Any = None) -> str:
+        if elem.out_ctx:
+            return array.array_out(v, lambda x: eout(x, ctx))
         return array.array_out(v, eout)
     return a_in, a_out
 
@@ -283,14 +292,17 @@ def array_type_of(elem: SqlType) -> SqlType | None:
 def _make_array(elem: SqlType) -> SqlType:
     a_in, a_out = _array_io(elem)
     t = SqlType("_" + elem.name, elem.array_oid, typlen=-1, category="A",
-                display=f"{elem.display}[]", in_fn=a_in, out_fn=a_out)
+                display=f"{elem.display}[]", in_fn=a_in, out_fn=a_out,
+                in_ctx=elem.in_ctx, out_ctx=elem.out_ctx)
     ELEMENT_OF[t.oid] = elem
     _ARRAYS[elem.oid] = t
     return t
 
 
-ARRAYS = tuple(_make_array(e) for e in (OID, NAME, CHAR, r.INT2, r.INT4, r.INT8, r.BOOL,
-                                        r.FLOAT4, r.FLOAT8, REGTYPE, ACLITEM, r.VARCHAR))
+ARRAYS = tuple(_make_array(e) for e in (
+    OID, NAME, CHAR, r.INT2, r.INT4, r.INT8, r.BOOL, r.FLOAT4, r.FLOAT8, REGTYPE, ACLITEM,
+    r.VARCHAR, REGCLASS, REGPROC, REGPROCEDURE, REGNAMESPACE, REGROLE, r.BPCHAR, r.NUMERIC,
+    r.DATE, r.TIME, r.TIMESTAMP, r.TIMESTAMPTZ, r.INTERVAL, r.UUID, r.BYTEA, r.JSON, r.JSONB))
 ELEMENT_OF[r.TEXT_ARRAY.oid] = r.TEXT
 OID_ARRAY = _ARRAYS[OID.oid]
 NAME_ARRAY = _ARRAYS[NAME.oid]
