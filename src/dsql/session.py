@@ -40,7 +40,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsql.engine import Database
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
-from dsql.sql import bulk, casts, jobs, roles, savepoints, utility
+from dsql.sql import array_params, bulk, casts, jobs, roles, savepoints, utility
 from dsql.sql import settings as gucs
 from dsql.sql.ddl import DdlPlan
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
@@ -116,6 +116,9 @@ def param_type(v: Any) -> r.SqlType:
         return r.TIMESTAMPTZ if v.tzinfo is not None else r.TIMESTAMP
     t = _PY_TYPES.get(type(v))
     if t is None:
+        at = array_params.sql_type_of(v)  # a list bound as a declared array type
+        if at is not None:
+            return at
         for k, t2 in _PY_TYPES.items():
             if isinstance(v, k):
                 return t2
@@ -222,6 +225,8 @@ class Session:
         return Prepared(sql, [t.oid for t in types], cols)
 
     def execute_prepared(self, p: Prepared, params: Sequence[object]) -> StatementResult:
+        if any(type(v) is list for v in params):  # declared array parameters bind as such
+            params = _typed_arrays(params, p.param_type_oids)
         return self.execute(p.sql, params)
 
     def cancel(self) -> None:
@@ -758,6 +763,18 @@ PARSED_MAX = 512  # parsed statements kept (process-wide; dict operations are at
 _PARSED: dict[str, exp.Expression] = {}
 _SEEN: dict[str, None] = {}  # texts parsed once
 _ADAPT = {_dt.datetime, _dt.timedelta, bytearray, memoryview}
+
+
+def _typed_arrays(params: Sequence[object], oids: Sequence[int]) -> list[object]:
+    """Plain lists whose declared type is an array type -> array_params.typed lists."""
+    out = list(params)
+    for i, v in enumerate(out):
+        if type(v) is list and i < len(oids) and oids[i]:
+            t = r.type_by_oid(oids[i])
+            if t.category == "A" and oids[i] != r.JSONB.oid:
+                out[i] = array_params.typed(v, t)
+    assert len(out) == len(params)
+    return out
 
 
 def _verb(plan: Plan) -> str:

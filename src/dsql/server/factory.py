@@ -43,6 +43,9 @@ def _register_catalog_binary_codecs() -> None:
         enc = binary.ENCODERS.get(elem.oid)
         if enc is not None:
             binary.ENCODERS.setdefault(oid, _array_encoder(elem.oid, enc))
+        dec = binary.DECODERS.get(elem.oid)
+        if dec is not None:  # Bind parameters: asyncpg sends oid[] / int4[] / text[] binary
+            binary.DECODERS.setdefault(oid, _array_decoder(dec))
 
 
 def _array_encoder(elem_oid: int, enc: Any) -> Any:
@@ -62,6 +65,46 @@ def _array_encoder(elem_oid: int, enc: Any) -> Any:
                 out.append(struct.pack("!i", len(b)) + b)
         return b"".join(out)
     return encode
+
+
+def _array_decoder(dec: Any) -> Any:
+    """array_recv for one-dimensional arrays (the grammar above); the element OID is not
+    checked against the declared type, as PostgreSQL checks it only loosely too."""
+    import struct
+
+    from dsql.errors import FeatureNotSupported
+    from dsql.server.binary import BinaryFormatError
+
+    def decode(data: bytes) -> list[Any]:
+        if len(data) < 12:
+            raise BinaryFormatError()
+        ndim, flags, _elem_oid = struct.unpack_from("!iiI", data, 0)
+        if ndim == 0:
+            return []
+        if ndim != 1:
+            raise FeatureNotSupported("multidimensional arrays are not supported")
+        if flags not in (0, 1) or len(data) < 20:
+            raise BinaryFormatError()
+        count, _lower = struct.unpack_from("!ii", data, 12)
+        if count < 0 or count > len(data):
+            raise BinaryFormatError()
+        pos, items = 20, []
+        for _ in range(count):  # bounded by the header's count (<= len(data))
+            if pos + 4 > len(data):
+                raise BinaryFormatError()
+            (size,) = struct.unpack_from("!i", data, pos)
+            pos += 4
+            if size == -1:
+                items.append(None)
+                continue
+            if size < 0 or pos + size > len(data):
+                raise BinaryFormatError()
+            items.append(dec(data[pos:pos + size]))
+            pos += size
+        if pos != len(data):
+            raise BinaryFormatError()
+        return items
+    return decode
 
 
 def _quote_literal(value: str) -> str:

@@ -944,8 +944,12 @@ def _output_name(e: exp.Expression) -> str:
 
 def _type_label(e: exp.Cast) -> str:
     from dsql.sql.names import sqltype_of
+    from dsql.sql.system.types import ELEMENT_OF
     try:
-        return sqltype_of(e.to).name
+        t = sqltype_of(e.to)
+        if isinstance(e.to, exp.DataType) and e.to.this == exp.DType.ARRAY:
+            return ELEMENT_OF.get(t.oid, t).name  # x::text[] is named text, x::_text _text
+        return t.name
     except Exception:
         return "?column?"
 

@@ -128,6 +128,10 @@ def _all_types() -> list[r.SqlType]:
     return sorted(seen.values(), key=lambda t: t.oid)
 
 
+# non-array types with a typelem, as in PostgreSQL (name is subscriptable as "char"s)
+_VECTOR_ELEMENT = {st.INT2VECTOR.oid: r.INT2, st.OIDVECTOR.oid: st.OID, st.NAME.oid: st.CHAR}
+
+
 @relation(PC, "pg_type", 1247,
           "oid:oid typname:name typnamespace:oid typowner:oid typlen:int2 typbyval:bool "
           "typtype:char typcategory:char typispreferred:bool typisdefined:bool typdelim:char "
@@ -141,6 +145,7 @@ def pg_type(view: CatalogView) -> Rows:
     for t in _all_types():
         elem = st.ELEMENT_OF.get(t.oid)
         is_array = elem is not None
+        elem = elem or _VECTOR_ELEMENT.get(t.oid)  # int2vector, oidvector, name
         name = t.name
         pseudo = t.oid == r.UNKNOWN.oid
         yield {"oid": t.oid, "typname": name, "typnamespace": oids.PG_CATALOG_OID,

@@ -138,6 +138,9 @@ def regtype_label(oid: int) -> str:
         t = r.type_by_oid(oid)
     except Exception:
         return str(oid)
+    elem = ELEMENT_OF.get(t.oid) if t.name.startswith("_") else None
+    if (elem or t).oid == r.BPCHAR.oid:  # format_type_be, unlike format_type(oid, NULL)
+        return "character[]" if elem is not None else "character"
     return type_display(t)
 
 
@@ -224,14 +227,20 @@ def vector_out(v: list[int]) -> str:
 
 
 def _array_io(elem: SqlType) -> tuple[Callable[..., Any], Callable[..., str]]:
+    """Text input / output of elem[]; they take the session context when the element's do
+    (timestamptz follows TimeZone and DateStyle inside arrays too)."""
     ein = elem.in_fn
     eout = elem.out_fn
     assert ein is not None and eout is not None
 
-    def a_in(s: str) -> list[Any]:
+    def a_in(s: str, ctx: Any = None) -> list[Any]:
+        if elem.in_ctx:
+            return array.array_in(s, lambda x: ein(x, ctx))
         return array.array_in(s, ein)
 
-    def a_out(v: list[Any]) -> str:
+    def a_out(v: list[Any], ctx: Any = None) -> str:
+        if elem.out_ctx:
+            return array.array_out(v, lambda x: eout(x, ctx))
         return array.array_out(v, eout)
     return a_in, a_out
 
@@ -283,14 +292,17 @@ def array_type_of(elem: SqlType) -> SqlType | None:
 def _make_array(elem: SqlType) -> SqlType:
     a_in, a_out = _array_io(elem)
     t = SqlType("_" + elem.name, elem.array_oid, typlen=-1, category="A",
-                display=f"{elem.display}[]", in_fn=a_in, out_fn=a_out)
+                display=f"{elem.display}[]", in_fn=a_in, out_fn=a_out,
+                in_ctx=elem.in_ctx, out_ctx=elem.out_ctx)
     ELEMENT_OF[t.oid] = elem
     _ARRAYS[elem.oid] = t
     return t
 
 
-ARRAYS = tuple(_make_array(e) for e in (OID, NAME, CHAR, r.INT2, r.INT4, r.INT8, r.BOOL,
-                                        r.FLOAT4, r.FLOAT8, REGTYPE, ACLITEM, r.VARCHAR))
+ARRAYS = tuple(_make_array(e) for e in (
+    OID, NAME, CHAR, r.INT2, r.INT4, r.INT8, r.BOOL, r.FLOAT4, r.FLOAT8, REGTYPE, ACLITEM,
+    r.VARCHAR, REGCLASS, REGPROC, REGPROCEDURE, REGNAMESPACE, REGROLE, r.BPCHAR, r.NUMERIC,
+    r.DATE, r.TIME, r.TIMESTAMP, r.TIMESTAMPTZ, r.INTERVAL, r.UUID, r.BYTEA, r.JSON, r.JSONB))
 ELEMENT_OF[r.TEXT_ARRAY.oid] = r.TEXT
 OID_ARRAY = _ARRAYS[OID.oid]
 NAME_ARRAY = _ARRAYS[NAME.oid]
@@ -338,6 +350,26 @@ def _register() -> None:
     add((PG_NODE_TREE.oid, r.TEXT.oid), (i, ident))
     add((r.TEXT_ARRAY.oid, NAME_ARRAY.oid), (a, lambda v: v))
     add((NAME_ARRAY.oid, r.TEXT_ARRAY.oid), (i, lambda v: v))
+    _register_array_casts()
+
+
+def _register_array_casts() -> None:
+    """PostgreSQL's array coercion: elem[] -> other[] wherever elem -> other has a cast
+    function, in the same context (int2[] -> int4[] implicit, int8[] -> int4[] assignment)."""
+    arrays = {**{a.oid: ELEMENT_OF[a.oid] for a in ARRAYS}, r.TEXT_ARRAY.oid: r.TEXT}
+    for src_oid, src_elem in arrays.items():
+        for dst_oid, dst_elem in arrays.items():
+            entry = casts._FUNCS.get((src_elem.oid, dst_elem.oid))
+            if src_oid == dst_oid or entry is None:
+                continue
+            casts._FUNCS.setdefault((src_oid, dst_oid), (entry[0], _elementwise(entry[1])))
+    assert (INT2_ARRAY.oid, INT4_ARRAY.oid) in casts._FUNCS
+
+
+def _elementwise(fn: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
+    def conv(v: list[Any]) -> list[Any]:
+        return [None if x is None else fn(x) for x in v]
+    return conv
 
 
 def _oid_to_int4(v: int) -> int:
