@@ -51,9 +51,6 @@ CASES = [
           "sqlglot folds upper(to_hex(x)) into its Hex node, which is to_hex(x): dsql prints "
           "'b', PostgreSQL 'B'"),
     # -- open: planner / executor (select.py, dml.py) --------------------------------------------
-    known("SELECT kt.k FROM kt, ku JOIN kt c ON kt.k = c.k",
-          "after a comma only the right-hand item is visible to ON: PostgreSQL 42P01 "
-          "(invalid reference to FROM-clause entry), dsql accepts (select.py _join scope)"),
     known("INSERT INTO ku (k, w) SELECT 7, 'a' UNION ALL SELECT 7, 'b' "
           "UNION ALL SELECT 2147483647 + k, 'c' FROM kt",
           "PostgreSQL inserts row by row: 23505 at the second k=7; dsql evaluates every row of "
@@ -76,6 +73,10 @@ CASES = [
     # -- fixed (kept as regression tests) --------------------------------------------------------
     known("SELECT string_agg(v, ',' ORDER BY v DESC), count(*) FILTER (WHERE n > 0) FROM kt"),
     known("SELECT k, (SELECT max(k) FROM ku) FROM kt ORDER BY k", ordered=True),
+    known("SELECT kt.k FROM kt, ku JOIN kt c ON kt.k = c.k"),
+    known("SELECT x.k FROM kt x, ku JOIN kt c ON c.k = ku.k JOIN ku d ON x.k = d.k"),
+    known("SELECT kt.k, c.k FROM kt, ku JOIN kt c ON ku.k = c.k"),
+    known("SELECT * FROM ku, LATERAL (SELECT ku.k + 1 AS z) s JOIN kt ON kt.k = s.z"),
     known("SELECT min(v), max(v::varchar) FROM kt"),
     known("SELECT lpad(v, 3, '*'), rpad(v, 2), initcap(v), date_trunc('week', d) FROM kt"),
     known("SELECT k FROM kt WHERE k BETWEEN SYMMETRIC 3 AND 2"),

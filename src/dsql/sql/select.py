@@ -178,8 +178,20 @@ def plan_from(b: Binder, sel: exp.Select, where: list[exp.Expression],
     if lock is not None:
         raise FeatureNotSupported("FOR UPDATE is supported on a single table only")
     item = special if special is not None else _from_item(b, first)
+    tail: FromItem | None = None  # the join tree after the last comma: `a, b JOIN c ON ..`
     for j in joins:
-        item = _join(b, item, j)
+        if _is_comma(j):
+            if tail is not None:
+                item = _join(b, item, j, right=tail)
+            tail = _from_item(b, j.this)
+        elif tail is not None and not isinstance(j.this, exp.Lateral):
+            tail = _join(b, tail, j, unreachable=item.scope.relations)
+        else:
+            if tail is not None:  # LATERAL sees every item before it
+                item, tail = _join(b, item, _COMMA, right=tail), None
+            item = _join(b, item, j)
+    if tail is not None:
+        item = _join(b, item, _COMMA, right=tail)
     if joins:  # a join's output can be far bigger than its inputs: check it for cancels too
         joined = item.source
         item.source = lambda ec: checked(joined(ec), ec.txn.interrupt)
@@ -275,14 +287,28 @@ def _values_item(b: Binder, node: exp.Values) -> FromItem:
     return FromItem(scope, lambda ec: iter([tuple(f((), ec.params) for f in fr) for fr in fns]))
 
 
-def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
+_COMMA = exp.Join(this=exp.Table(this=exp.to_identifier("comma")))  # `a, b` (b planned)
+
+
+def _is_comma(j: exp.Join) -> bool:
+    """A `, item` in FROM (sqlglot marks it no other way than a JOIN with nothing else)."""
+    return not isinstance(j.this, exp.Lateral) and not any(
+        j.args.get(a) for a in ("on", "using", "side", "kind", "method"))
+
+
+def _join(b: Binder, left: FromItem, j: exp.Join, right: FromItem | None = None,
+          unreachable: list[str] | None = None) -> FromItem:
+    """`left` joined by `j`; `right` is j's item when already planned (a comma's join tree);
+    `unreachable` names the items before a comma, which j's ON may not reference."""
     if isinstance(j.this, exp.Lateral):
         from dsql.sql.lateral import lateral_join
         return lateral_join(b, left, j)
-    right = _from_item(b, j.this)
+    if right is None:
+        right = _from_item(b, j.this)
     side = (j.side or "").upper()
     kind = (j.kind or "").upper()
     scope = Scope()
+    scope.unreachable = [n for n in unreachable or [] if n]
     scope.extend(left.scope)
     for name in right.scope.relations:
         if name and name in left.scope.relations:
