@@ -557,9 +557,12 @@ def _order_limit_outer(b: Binder, node: exp.Expression, plan: QueryPlan) -> Quer
     inner = plan.rows
 
     def run(ec: ExecContext) -> list[Row]:
+        bounds = _limits(lim, off, ec.params)
+        if bounds[1] == 0:  # LIMIT 0 reads no row (nor raises a row's error)
+            return []
         rows = inner(ec)
         rows = _sort(rows, [(k.fn, k.type, o) for k, o in keys], ec.params)
-        return _slice(rows, lim, off, ec.params)
+        return _slice(rows, bounds)
     return QueryPlan(plan.columns, plan.types, run, plan.unknown)
 
 
@@ -620,20 +623,26 @@ def _limit_fns(b: Binder, limit: exp.Expression | None, offset: exp.Expression |
     return one(limit, "LIMIT"), one(offset, "OFFSET")
 
 
-def _slice(rows: list[Row], lim: Bound | None, off: Bound | None, p: Sequence[Any]
-           ) -> list[Row]:
+def _limits(lim: Bound | None, off: Bound | None, p: Sequence[Any]) -> tuple[int, int | None]:
+    """(rows to skip, rows to keep or None for all), evaluated as PostgreSQL's Limit node does
+    before it reads a row: OFFSET first, then LIMIT; a negative one is an error."""
     start = 0
     if off is not None:
         v = off.fn((), p)
         if v is not None and v < 0:
             raise DataException("OFFSET must not be negative", sqlstate="2201X")
         start = v or 0
-    if lim is not None:
-        n = lim.fn((), p)
-        if n is not None:
-            if n < 0:
-                raise DataException("LIMIT must not be negative", sqlstate="2201W")
-            return rows[start:start + n]
+    n = lim.fn((), p) if lim is not None else None
+    if n is not None and n < 0:
+        raise DataException("LIMIT must not be negative", sqlstate="2201W")
+    assert start >= 0 and (n is None or n >= 0)
+    return start, n
+
+
+def _slice(rows: list[Row], bounds: tuple[int, int | None]) -> list[Row]:
+    start, n = bounds
+    if n is not None:
+        return rows[start:start + n]
     return rows[start:] if start else rows
 
 
@@ -830,16 +839,17 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
 
     def run(ec: ExecContext) -> list[Row]:
         p = ec.params
+        bounds = _limits(lim, off, p)
+        if bounds[1] == 0:  # LIMIT 0 reads no row (nor raises a row's error)
+            return []
         rows: Any = src(ec)
         if aggregating:
             rows = aggregate_rows(rows, p, gb, specs, not resolved_groups)
             if having_fn is not None:
                 rows = (row for row in rows if having_fn(row, p) is True)
-        elif early_stop:
+        elif early_stop and bounds[1] is not None:
             # LIMIT without ORDER BY / DISTINCT: stop reading after offset + limit rows
-            n, o = lim.fn((), p), off.fn((), p) if off is not None else 0
-            if n is not None:
-                rows = itertools.islice(rows, max(0, o or 0) + max(0, n))
+            rows = itertools.islice(rows, bounds[0] + bounds[1])
         if len(all_fns) == 1:
             f0 = all_fns[0]
             out = [(f0(row, p),) for row in rows]
@@ -853,7 +863,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
         if sort_keys:
             out = _sort(out, [(lambda row, p, i=i: row[i], t, o) for i, t, o in sort_keys], p)
         if lim is not None or off is not None:
-            out = _slice(out, lim, off, p)
+            out = _slice(out, bounds)
         if hidden:
             out = [row[:nout] for row in out]
         return out
