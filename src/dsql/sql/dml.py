@@ -324,17 +324,21 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
 
     def run(ec: ExecContext) -> tuple[int, list[Row]]:
         p = ec.params
+        late: DsqlError | None = None
         if row_fns is not None:
             rows = [tuple(f((), p) for f in fns) for fns in row_fns]
         else:
             assert query is not None
             rows = []
             dvals = [d.fn((), p) for d in defaults]
-            for qr in query.rows(ec):
-                full = list(dvals)
-                for v, pos, cv in zip(qr, positions, qconv, strict=False):
-                    full[pos] = v if cv is None or v is None else cv(v)
-                rows.append(tuple(full))
+            try:  # every row is read before any is written (the statement's own snapshot)
+                for qr in (query.stream(ec) if query.stream is not None else query.rows(ec)):
+                    full = list(dvals)
+                    for v, pos, cv in zip(qr, positions, qconv, strict=False):
+                        full[pos] = v if cv is None or v is None else cv(v)
+                    rows.append(tuple(full))
+            except DsqlError as e:  # PostgreSQL inserts row by row: the rows before the one
+                late = e             # that failed come first, and may fail first (23505)
         n = 0
         out: list[Row] = []
         for row in rows:
@@ -367,6 +371,8 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
             n += 1
             if ret_fns is not None:
                 out.append(tuple(f(row, p) for f in ret_fns))
+        if late is not None:
+            raise late
         return n, out
     plan = DmlPlan(run, "INSERT 0", ret)
     return plan

@@ -451,6 +451,9 @@ class QueryPlan:
                  rows: Callable[[ExecContext], list[Row]],
                  unknown: list[bool] | None = None) -> None:
         self.columns, self.types, self.rows = columns, types, rows
+        # the rows one at a time, each computed when asked for (UNION ALL's branches in turn);
+        # None when only the finished list exists
+        self.stream: Callable[[ExecContext], Iterator[Row]] | None = None
         # columns that are untyped literals (shown as text): a set operation gives them the
         # other side's type, as PostgreSQL does for SELECT 1 UNION SELECT NULL
         self.unknown = unknown if unknown is not None else [False] * len(types)
@@ -506,6 +509,16 @@ def plan_setop(b: Binder, node: exp.Expression) -> QueryPlan:
         return [tuple(v if c is None or v is None else c(v) for v, c in zip(rw, cv, strict=True))
                 for rw in rows]
 
+    def stream(ec: ExecContext) -> Iterator[Row]:  # UNION ALL: left's rows, then right's
+        for side, cv in ((left, convs[0]), (right, convs[1])):
+            rows = side.stream(ec) if side.stream is not None else iter(side.rows(ec))
+            if not any(cv):
+                yield from rows
+                continue
+            for rw in rows:
+                yield tuple(v if c is None or v is None else c(v)
+                            for v, c in zip(rw, cv, strict=True))
+
     def run(ec: ExecContext) -> list[Row]:
         a, bb = conv(left.rows(ec), convs[0]), conv(right.rows(ec), convs[1])
         if label == "UNION":
@@ -532,6 +545,8 @@ def plan_setop(b: Binder, node: exp.Expression) -> QueryPlan:
         return res
     plan = QueryPlan([OutColumn(c.name, t.oid, t.typmod) for c, t in
                       zip(left.columns, types, strict=True)], types, run)
+    if label == "UNION" and not distinct:
+        plan.stream = stream
     return _order_limit_outer(b, node, plan)
 
 
