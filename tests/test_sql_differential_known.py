@@ -54,10 +54,6 @@ CASES = [
     known("SELECT k FROM kt WHERE k > 5 AND k < (SELECT k FROM ku)",
           "PostgreSQL evaluates the uncorrelated subquery (21000: more than one row) although "
           "k > 5 is false on every row; dsql short-circuits AND and never runs it"),
-    known("INSERT INTO ku (k, w) VALUES (8, 'a'), (8, 'b') "
-          "ON CONFLICT (k) DO UPDATE SET w = EXCLUDED.w",
-          "PostgreSQL: 21000 (ON CONFLICT DO UPDATE command cannot affect row a second time); "
-          "dsql updates the row twice (dml.py)", dml=True),
     known("SELECT substr(v, 2), mod(k, 2), char_length(v), position('a' in v) FROM kt",
           "column names: sqlglot reads substr() as substring(), mod() as %, char_length() as "
           "length() and position() as strpos(), so dsql names the columns substring, "
@@ -105,6 +101,16 @@ CASES = [
     known("INSERT INTO ku (k, w) SELECT 7, 'a' UNION ALL SELECT 2147483647 + k, 'c' FROM kt "
           "UNION ALL SELECT 7, 'b'", dml=True),
     known("INSERT INTO ku (k, w) SELECT 1, 'a' UNION ALL SELECT k + 10, v FROM kt", dml=True),
+    known("INSERT INTO ku (k, w) VALUES (8, 'a'), (8, 'b') "
+          "ON CONFLICT (k) DO UPDATE SET w = EXCLUDED.w", dml=True),
+    known("INSERT INTO ku (k, w) VALUES (1, 'a'), (1, 'b') "
+          "ON CONFLICT (k) DO UPDATE SET w = EXCLUDED.w", dml=True),
+    known("INSERT INTO ku (k, w) VALUES (8, 'a'), (8, 'b') "
+          "ON CONFLICT (k) DO UPDATE SET w = EXCLUDED.w WHERE false", dml=True),
+    known("INSERT INTO ku (k, w) VALUES (1, 'a'), (1, 'b') "
+          "ON CONFLICT (k) DO UPDATE SET w = EXCLUDED.w WHERE false", dml=True),
+    known("INSERT INTO ku (k, w) VALUES (8, 'a'), (8, 'b') ON CONFLICT (k) DO NOTHING",
+          dml=True),
     known("SELECT 1/(k-k) FROM kt LIMIT 0"),
     known("SELECT 1/(k-k) FROM kt ORDER BY k LIMIT 0"),
     known("SELECT sum(1/(k-k)) FROM kt LIMIT 0"),

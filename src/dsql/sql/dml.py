@@ -23,6 +23,7 @@ from dsql.sql import casts
 from dsql.sql.access import conjuncts
 from dsql.sql.dml_source import plan_targets
 from dsql.sql.errors import (
+    CardinalityViolation,
     CheckViolation,
     DuplicateColumn,
     InvalidColumnReference,
@@ -341,6 +342,7 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
                 late = e             # that failed come first, and may fail first (23505)
         n = 0
         out: list[Row] = []
+        touched: set[bytes] = set()  # keys this statement wrote: DO UPDATE may not meet them
         for row in rows:
             w.check(row)
             key = w.key_of(ec, row)
@@ -350,6 +352,11 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
                     continue
                 if on_conflict == "update":
                     okey = hit[1]
+                    if okey in touched:
+                        raise CardinalityViolation(
+                            "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                            hint="Ensure that no rows proposed for insertion within the same "
+                                 "command have duplicate constrained values.")
                     raw = ec.txn.get(okey)
                     assert raw is not None
                     old = w.codec.decode(okey, raw)
@@ -361,13 +368,15 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
                         new[pos] = f(both, p)
                     newrow = tuple(new)
                     w.check(newrow)
-                    w.update(ec, old, newrow, okey)
+                    touched.add(w.update(ec, old, newrow, okey))
                     n += 1
                     if ret_fns is not None:
                         out.append(tuple(f(newrow, p) for f in ret_fns))
                     continue
                 raise w.duplicate(hit[0], row)
             w.insert(ec, row, key)
+            if on_conflict == "update":
+                touched.add(key)
             n += 1
             if ret_fns is not None:
                 out.append(tuple(f(row, p) for f in ret_fns))
