@@ -43,6 +43,7 @@ from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import casts, jobs, roles, savepoints, utility
 from dsql.sql import settings as gucs
 from dsql.sql.ddl import DdlPlan
+from dsql.sql.dialect import Dsql
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
 from dsql.sql.errors import (
     InFailedTransaction,
@@ -497,7 +498,7 @@ class Session:
         if role_cmd is not None:  # not through sqlglot: it would log the password it holds
             return role_cmd
         try:
-            stmts = sqlglot.parse(sql, dialect="postgres")
+            stmts = sqlglot.parse(sql, dialect=Dsql)
         except (ParseError, TokenError) as e:
             err = SqlSyntaxError(_parse_message(e, sql))
             pos = _parse_position(e, sql)

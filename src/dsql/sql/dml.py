@@ -21,6 +21,7 @@ from dsql.catalog.objects import Table
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import casts
 from dsql.sql.access import conjuncts
+from dsql.sql.dialect import Dsql
 from dsql.sql.dml_source import plan_targets
 from dsql.sql.errors import (
     CardinalityViolation,
@@ -43,7 +44,7 @@ Row = tuple[Any, ...]
 def _parse_expr(sql: str) -> exp.Expression:
     import sqlglot
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-    return normalize_identifiers(sqlglot.parse_one(sql, dialect="postgres"), dialect="postgres")
+    return normalize_identifiers(sqlglot.parse_one(sql, dialect=Dsql), dialect="postgres")
 
 
 class TableWriter:

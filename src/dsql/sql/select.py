@@ -32,6 +32,7 @@ from dsql.sql import (
 )
 from dsql.sql.access import NO_MATCH, Access, PointGet, choose_access, conjuncts
 from dsql.sql.aggregate import GroupBinder, aggregate_rows, contains_aggregate
+from dsql.sql.dialect import NAME_KEY
 from dsql.sql.errors import (
     AmbiguousColumn,
     InvalidColumnReference,
@@ -970,7 +971,9 @@ def _output_name(e: exp.Expression) -> str:
     if isinstance(e, exp.Subquery) and isinstance(e.this, exp.Select) and \
             len(e.this.expressions) == 1:  # a scalar subquery: its column's name
         return _output_name(e.this.expressions[0])
-    if isinstance(e, exp.Func):
+    if isinstance(e, exp.Func) or e.meta.get(NAME_KEY):
+        if e.meta.get(NAME_KEY):  # a call sqlglot renamed (substr, mod): the name written
+            return e.meta[NAME_KEY]
         if isinstance(e, exp.Anonymous):
             return e.name.lower()
         n = e.sql_name().lower()
