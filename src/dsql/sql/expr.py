@@ -42,6 +42,34 @@ TIME_FUNCTIONS = {"now", "current_timestamp", "transaction_timestamp", "statemen
                   "clock_timestamp", "current_date", "localtimestamp", "localtime", "age",
                   "current_time", "timeofday"}
 VOLATILE = {"random", "clock_timestamp", "gen_random_uuid", "timeofday"}
+
+# Casts PostgreSQL marks stable (they read DateStyle, TimeZone, lc_monetary or the catalog), so
+# its planner does not fold them: a constant's stable cast fails only for a row that runs it.
+# Through text: the types whose input / output function is stable; else pg_cast's functions.
+_STRINGS = frozenset({"text", "varchar", "bpchar", "name"})
+_STABLE_IN = frozenset({"date", "interval", "money", "time", "timestamp", "timestamptz",
+                        "timetz", "xml", "regclass", "regtype", "regproc", "regprocedure",
+                        "regoper", "regoperator", "regnamespace", "regrole", "regconfig"})
+_STABLE_OUT = frozenset({"date", "interval", "money", "timestamp", "timestamptz", "regclass",
+                         "regtype", "regproc", "regprocedure", "regoper", "regoperator",
+                         "regnamespace", "regrole", "regconfig"})
+_STABLE_CASTS = frozenset({("date", "timestamptz"), ("int4", "money"), ("int8", "money"),
+                           ("money", "numeric"), ("numeric", "money"), ("time", "timetz"),
+                           ("timestamp", "timestamptz"), ("timestamptz", "date"),
+                           ("timestamptz", "time"), ("timestamptz", "timestamp"),
+                           ("timestamptz", "timetz")})
+
+
+def stable_cast(src: SqlType, dst: SqlType) -> bool:
+    """Whether PostgreSQL's cast src -> dst is stable rather than immutable."""
+    s, d = src.base.name, dst.base.name
+    if s == d:
+        return False
+    if s in _STRINGS:
+        return d in _STABLE_IN
+    if d in _STRINGS:
+        return s in _STABLE_OUT
+    return (s, d) in _STABLE_CASTS
 _DATETIME = {r.DATE.oid, r.TIME.oid, r.TIMESTAMP.oid, r.TIMESTAMPTZ.oid, r.INTERVAL.oid}
 _SPECIAL_FUNCS = {exp.CurrentTimestamp: "now", exp.CurrentVersion: "version",
                   exp.CurrentSchema: "current_schema", exp.CurrentUser: "current_user",
@@ -155,7 +183,7 @@ class Compiler:
         if target.oid in _DATETIME and b.type.oid in (r.UNKNOWN.oid, r.TEXT.oid):
             self.volatile = True  # 'now', 'today' read the transaction time
         conv = casts.cast_fn(b.type, target, self.ctx, context)
-        if b.const:
+        if b.const and (b.type.oid == r.UNKNOWN.oid or not stable_cast(b.type, target)):
             return const(target, None if b.value is None else conv(b.value))
         f = b.fn
         return Bound(target, lambda row, p: None if (v := f(row, p)) is None else conv(v))
