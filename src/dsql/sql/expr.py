@@ -60,6 +60,26 @@ _STABLE_CASTS = frozenset({("date", "timestamptz"), ("int4", "money"), ("int8", 
                            ("timestamptz", "timetz")})
 
 
+# Functions PostgreSQL marks stable for every argument list (pg_proc.provolatile = 's'), whose
+# constant calls can fail; catalog lookups are left folded. Mixed names: `stable_function`.
+_STABLE_FUNCTIONS = frozenset({
+    "to_char", "format", "concat", "concat_ws", "array_to_string", "to_json", "to_jsonb",
+    "json_build_array", "json_build_object", "jsonb_build_array", "jsonb_build_object",
+    "current_setting", "make_timestamptz", "age"})
+
+
+def stable_function(name: str, declared: Sequence[SqlType]) -> bool:
+    """Whether PostgreSQL's function `name` over `declared` is stable (not folded at plan)."""
+    if name in _STABLE_FUNCTIONS:
+        return True
+    types = [d.base.name for d in declared]
+    if name in ("date_part", "date_trunc", "extract", "timezone"):
+        return "timestamptz" in types or "timetz" in types  # they read TimeZone
+    if name in ("to_timestamp", "length"):  # (text, text) / (bytea, name)
+        return len(types) == 2
+    return False
+
+
 def stable_cast(src: SqlType, dst: SqlType) -> bool:
     """Whether PostgreSQL's cast src -> dst is stable rather than immutable."""
     s, d = src.base.name, dst.base.name
@@ -583,7 +603,8 @@ class Compiler:
             self._infer(a, d)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, bound, fold=name not in VOLATILE
-                           and name not in TIME_FUNCTIONS)
+                           and name not in TIME_FUNCTIONS
+                           and not stable_function(name, res.declared))
 
     def _subquery(self, e: exp.Expression) -> Bound:
         if self.subquery_planner is None:
