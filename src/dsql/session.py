@@ -43,6 +43,7 @@ from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import array_params, bulk, casts, jobs, roles, savepoints, utility
 from dsql.sql import settings as gucs
 from dsql.sql.ddl import DdlPlan
+from dsql.sql.dialect import Dsql
 from dsql.sql.dml import plan_delete, plan_insert, plan_update
 from dsql.sql.errors import (
     ActiveSqlTransaction,
@@ -547,7 +548,7 @@ class Session:
 
     def _parse_text(self, sql: str) -> exp.Expression:
         try:
-            stmts = sqlglot.parse(sql, dialect="postgres")
+            stmts = sqlglot.parse(sql, dialect=Dsql)
         except (ParseError, TokenError) as e:
             err = SqlSyntaxError(_parse_message(e, sql))
             pos = _parse_position(e, sql)

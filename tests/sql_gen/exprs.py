@@ -494,8 +494,8 @@ class ExprGen:
                               "week", "isodow"])
                 if a.kind == "date" and f in ("hour",):
                     f = "day"
-                # not date_part(): sqlglot reads it as extract (numeric, not float8);
-                # recorded separately
+                if r.random() < 0.3:  # date_part is double precision, extract numeric
+                    return E(f"date_part('{f}', {a.sql})", "float8")
                 return E(f"extract({f} from {a.sql})", "numeric")
         if x < 0.82:
             a = self.gen("num", depth)

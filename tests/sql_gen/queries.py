@@ -483,8 +483,7 @@ class QueryGen:
             if x < 0.2:
                 sql += f" ON CONFLICT ({', '.join(t.pk)}) DO NOTHING"
             elif x < 0.4 and nonkey:
-                # one row: two rows with one key make PostgreSQL raise 21000 (recorded)
-                sql = f"INSERT INTO {t.name} ({cols}) VALUES {rows[0]}"
+                # two rows with one key: PostgreSQL raises 21000 (cannot affect row twice)
                 c = r.choice(nonkey)
                 sql += (f" ON CONFLICT ({', '.join(t.pk)}) DO UPDATE SET {c.name} = "
                         f"EXCLUDED.{c.name}")

@@ -1,4 +1,22 @@
-"""dsql's tweaks to sqlglot's PostgreSQL parser, installed once when dsql.sql is imported.
+"""dsql's SQL dialect: sqlglot's PostgreSQL dialect, parsing a few forms as PostgreSQL does.
+
+    sqlglot.parse(sql, dialect=Dsql)
+
+sqlglot reads PostgreSQL SQL for translation to other dialects, so it rewrites some calls into
+portable nodes and accepts some text PostgreSQL rejects. dsql executes the tree, so each of
+these changes what a statement returns; this dialect undoes them:
+
+1. `date_part(f, x)` stays a call of date_part (double precision), not EXTRACT (numeric).
+2. `upper(x)` / `lower(x)` stay themselves (sqlglot folds upper(to_hex(x)) into one hex node).
+3. A function sqlglot renames (substr -> SUBSTRING, mod -> %, char_length -> LENGTH,
+   position -> STRPOS) keeps the name written in `node.meta[NAME_KEY]`, for column names.
+4. A typed literal binds before `::`: `DATE 'x'::timestamp` is `(DATE 'x')::timestamp`.
+5. An empty item in a comma list (`SELECT a,, b`) is a syntax error, not skipped.
+6. `a IS [NOT] DISTINCT FROM b` followed by IS / ISNULL / NOTNULL is a syntax error: the
+   operators are non-associative in PostgreSQL's grammar (`a IS NULL IS NULL` is fine).
+
+7. The PostgreSQL dialect itself is patched as well (install(), once, at import), so that every
+parse in the process agrees, with `dialect="postgres"` too:
 
 Why: sqlglot parses the object-identifier types (oid, regclass, regtype, regproc, ...) and the
 pseudo-types (cstring, ...) into ObjectIdentifier / PseudoType nodes and returns before it looks
@@ -17,7 +35,8 @@ the executor could not know which base an index is in. INDEX_OFFSET = 0 keeps ev
 as written (parse and generate are then both the identity), and the executor applies
 PostgreSQL's rule (1-based arrays, 0-based int2vector / oidvector) itself.
 
-Thread-safety: install() runs at import time under the import lock; afterwards read-only.
+Thread-safety: install() runs at import time under the import lock; a Parser instance belongs to
+one parse; the classes hold no mutable state afterwards.
 Invariants:
   1. A type without a bracket suffix parses exactly as before (the original method's result
      is returned unchanged).
@@ -28,6 +47,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
@@ -73,5 +93,99 @@ def install() -> None:
     setattr(parser_cls, _INSTALLED, True)
     assert getattr(parser_cls, _INSTALLED)
 
+__all__ = ["NAME_KEY", "Dsql"]
 
-install()
+NAME_KEY = "pg_name"  # meta key: the function name as written, lower case
+
+_LIST_ENDS = (TokenType.COMMA, TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.SEMICOLON,
+              TokenType.FROM)
+_IS_LEVEL = (TokenType.IS, TokenType.ISNULL, TokenType.NOTNULL)
+
+
+def _named(build: Any, name: str) -> Callable[..., exp.Expression]:
+    """`build` (a sqlglot FUNCTIONS entry) whose node remembers the name it was called by."""
+    def named(args: list[Any], dialect: Any = None) -> exp.Expression:
+        try:
+            node = build(args)
+        except TypeError:
+            node = build(args, dialect=dialect)
+        node.meta[NAME_KEY] = name
+        return node
+    return named
+
+
+def _date_part(args: list[Any]) -> exp.Expression:
+    return exp.Anonymous(this="date_part", expressions=args)
+
+
+install()  # before Dsql is defined: it inherits the patched parser and the index base
+
+
+class Dsql(Postgres):
+    INDEX_OFFSET = 0  # subscripts as written (install())
+
+    class Parser(Postgres.Parser):
+        FUNCTIONS = {
+            **Postgres.Parser.FUNCTIONS,
+            "DATE_PART": _date_part,
+            "UPPER": lambda args: exp.Upper(this=args[0] if args else None),
+            "LOWER": lambda args: exp.Lower(this=args[0] if args else None),
+            **{n.upper(): _named(Postgres.Parser.FUNCTIONS[n.upper()], n)
+               for n in ("substr", "mod", "char_length", "character_length")
+               if n.upper() in Postgres.Parser.FUNCTIONS},
+        }
+        FUNCTION_PARSERS = {
+            **{k: v for k, v in Postgres.Parser.FUNCTION_PARSERS.items() if k != "DATE_PART"},
+            "POSITION": lambda self: self._named_position(),
+        }
+
+        _type_end = -1  # token index just past the last data type parsed
+        _held_ops = False  # a typed literal's `::` etc. wait for the literal's cast
+
+        def _named_position(self) -> exp.Expression:
+            node = self._parse_position()
+            node.meta[NAME_KEY] = "position"
+            return node
+
+        def _parse_types(self, *args: Any, **kwargs: Any) -> Any:
+            out = super()._parse_types(*args, **kwargs)
+            if out is not None:
+                self._type_end = self._index
+            return out
+
+        def _parse_column_ops(self, this: Any) -> Any:
+            if isinstance(this, exp.Literal) and this.is_string and not self._held_ops and \
+                    self._index == self._type_end + 1:
+                self._held_ops = True  # `TYPE 'lit'`: _parse_type casts first, then ops
+                return this
+            return super()._parse_column_ops(this)
+
+        def _parse_type(self, *args: Any, **kwargs: Any) -> Any:
+            out = super()._parse_type(*args, **kwargs)
+            if self._held_ops:
+                self._held_ops = False
+                out = self._parse_column_ops(out)
+            return out
+
+        def _parse_csv(self, parse_method: Any, sep: TokenType = TokenType.COMMA) -> list[Any]:
+            items = []
+            item = parse_method()
+            if item is not None:
+                items.append(item)
+            while self._match(sep):
+                if isinstance(item, exp.Expression):
+                    self._add_comments(item)
+                item = parse_method()
+                if item is None and sep == TokenType.COMMA and (
+                        self._curr is None or self._curr.token_type in _LIST_ENDS):
+                    self.raise_error("syntax error", self._curr or self._prev)
+                if item is not None:
+                    items.append(item)
+            return items
+
+        def _parse_is(self, this: Any) -> Any:
+            out = super()._parse_is(this)
+            if isinstance(out, (exp.NullSafeEQ, exp.NullSafeNEQ)) and self._curr is not None \
+                    and self._curr.token_type in _IS_LEVEL:
+                self.raise_error("syntax error", self._curr)
+            return out

@@ -21,8 +21,10 @@ from dsql.catalog.objects import Table
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
 from dsql.sql import casts
 from dsql.sql.access import conjuncts
+from dsql.sql.dialect import Dsql
 from dsql.sql.dml_source import plan_targets
 from dsql.sql.errors import (
+    CardinalityViolation,
     CheckViolation,
     DuplicateColumn,
     InvalidColumnReference,
@@ -44,7 +46,7 @@ BULK_BATCH_ROWS = 4096
 def _parse_expr(sql: str) -> exp.Expression:
     import sqlglot
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-    return normalize_identifiers(sqlglot.parse_one(sql, dialect="postgres"), dialect="postgres")
+    return normalize_identifiers(sqlglot.parse_one(sql, dialect=Dsql), dialect="postgres")
 
 
 class TableWriter:
@@ -326,24 +328,30 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
 
     def run(ec: ExecContext) -> tuple[int, list[Row]]:
         p = ec.params
+        late: DsqlError | None = None
         if row_fns is not None:
             rows = [tuple(f((), p) for f in fns) for fns in row_fns]
         else:
             assert query is not None
             rows = []
             dvals = [d.fn((), p) for d in defaults]
-            for qr in query.rows(ec):
-                full = list(dvals)
-                for v, pos, cv in zip(qr, positions, qconv, strict=False):
-                    full[pos] = v if cv is None or v is None else cv(v)
-                rows.append(tuple(full))
-        if on_conflict is None and ret_fns is None and len(rows) > BULK_ROWS_MIN:
+            try:  # every row is read before any is written (the statement's own snapshot)
+                for qr in (query.stream(ec) if query.stream is not None else query.rows(ec)):
+                    full = list(dvals)
+                    for v, pos, cv in zip(qr, positions, qconv, strict=False):
+                        full[pos] = v if cv is None or v is None else cv(v)
+                    rows.append(tuple(full))
+            except DsqlError as e:  # PostgreSQL inserts row by row: the rows before the one
+                late = e             # that failed come first, and may fail first (23505)
+        if late is None and on_conflict is None and ret_fns is None and \
+                len(rows) > BULK_ROWS_MIN:
             from dsql.sql.copy import write_rows  # batched encodes (INSERT ... SELECT)
             for i in range(0, len(rows), BULK_BATCH_ROWS):
                 write_rows(ec, w, rows[i:i + BULK_BATCH_ROWS])
             return len(rows), []
         n = 0
         out: list[Row] = []
+        touched: set[bytes] = set()  # keys this statement wrote: DO UPDATE may not meet them
         for row in rows:
             w.check(row)
             key = w.key_of(ec, row)
@@ -353,6 +361,11 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
                     continue
                 if on_conflict == "update":
                     okey = hit[1]
+                    if okey in touched:
+                        raise CardinalityViolation(
+                            "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                            hint="Ensure that no rows proposed for insertion within the same "
+                                 "command have duplicate constrained values.")
                     raw = ec.txn.get(okey)
                     assert raw is not None
                     old = w.codec.decode(okey, raw)
@@ -364,16 +377,20 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
                         new[pos] = f(both, p)
                     newrow = tuple(new)
                     w.check(newrow)
-                    w.update(ec, old, newrow, okey)
+                    touched.add(w.update(ec, old, newrow, okey))
                     n += 1
                     if ret_fns is not None:
                         out.append(tuple(f(newrow, p) for f in ret_fns))
                     continue
                 raise w.duplicate(hit[0], row)
             w.insert(ec, row, key)
+            if on_conflict == "update":
+                touched.add(key)
             n += 1
             if ret_fns is not None:
                 out.append(tuple(f(row, p) for f in ret_fns))
+        if late is not None:
+            raise late
         return n, out
     plan = DmlPlan(run, "INSERT 0", ret)
     return plan

@@ -42,6 +42,54 @@ TIME_FUNCTIONS = {"now", "current_timestamp", "transaction_timestamp", "statemen
                   "clock_timestamp", "current_date", "localtimestamp", "localtime", "age",
                   "current_time", "timeofday"}
 VOLATILE = {"random", "clock_timestamp", "gen_random_uuid", "timeofday"}
+
+# Casts PostgreSQL marks stable (they read DateStyle, TimeZone, lc_monetary or the catalog), so
+# its planner does not fold them: a constant's stable cast fails only for a row that runs it.
+# Through text: the types whose input / output function is stable; else pg_cast's functions.
+_STRINGS = frozenset({"text", "varchar", "bpchar", "name"})
+_STABLE_IN = frozenset({"date", "interval", "money", "time", "timestamp", "timestamptz",
+                        "timetz", "xml", "regclass", "regtype", "regproc", "regprocedure",
+                        "regoper", "regoperator", "regnamespace", "regrole", "regconfig"})
+_STABLE_OUT = frozenset({"date", "interval", "money", "timestamp", "timestamptz", "regclass",
+                         "regtype", "regproc", "regprocedure", "regoper", "regoperator",
+                         "regnamespace", "regrole", "regconfig"})
+_STABLE_CASTS = frozenset({("date", "timestamptz"), ("int4", "money"), ("int8", "money"),
+                           ("money", "numeric"), ("numeric", "money"), ("time", "timetz"),
+                           ("timestamp", "timestamptz"), ("timestamptz", "date"),
+                           ("timestamptz", "time"), ("timestamptz", "timestamp"),
+                           ("timestamptz", "timetz")})
+
+
+# Functions PostgreSQL marks stable for every argument list (pg_proc.provolatile = 's'), whose
+# constant calls can fail; catalog lookups are left folded. Mixed names: `stable_function`.
+_STABLE_FUNCTIONS = frozenset({
+    "to_char", "format", "concat", "concat_ws", "array_to_string", "to_json", "to_jsonb",
+    "json_build_array", "json_build_object", "jsonb_build_array", "jsonb_build_object",
+    "current_setting", "make_timestamptz", "age"})
+
+
+def stable_function(name: str, declared: Sequence[SqlType]) -> bool:
+    """Whether PostgreSQL's function `name` over `declared` is stable (not folded at plan)."""
+    if name in _STABLE_FUNCTIONS:
+        return True
+    types = [d.base.name for d in declared]
+    if name in ("date_part", "date_trunc", "extract", "timezone"):
+        return "timestamptz" in types or "timetz" in types  # they read TimeZone
+    if name in ("to_timestamp", "length"):  # (text, text) / (bytea, name)
+        return len(types) == 2
+    return False
+
+
+def stable_cast(src: SqlType, dst: SqlType) -> bool:
+    """Whether PostgreSQL's cast src -> dst is stable rather than immutable."""
+    s, d = src.base.name, dst.base.name
+    if s == d:
+        return False
+    if s in _STRINGS:
+        return d in _STABLE_IN
+    if d in _STRINGS:
+        return s in _STABLE_OUT
+    return (s, d) in _STABLE_CASTS
 _DATETIME = {r.DATE.oid, r.TIME.oid, r.TIMESTAMP.oid, r.TIMESTAMPTZ.oid, r.INTERVAL.oid}
 _SPECIAL_FUNCS = {exp.CurrentTimestamp: "now", exp.CurrentVersion: "version",
                   exp.CurrentSchema: "current_schema", exp.CurrentUser: "current_user",
@@ -155,7 +203,7 @@ class Compiler:
         if target.oid in _DATETIME and b.type.oid in (r.UNKNOWN.oid, r.TEXT.oid):
             self.volatile = True  # 'now', 'today' read the transaction time
         conv = casts.cast_fn(b.type, target, self.ctx, context)
-        if b.const:
+        if b.const and (b.type.oid == r.UNKNOWN.oid or not stable_cast(b.type, target)):
             return const(target, None if b.value is None else conv(b.value))
         f = b.fn
         return Bound(target, lambda row, p: None if (v := f(row, p)) is None else conv(v))
@@ -555,7 +603,8 @@ class Compiler:
             self._infer(a, d)
         call = res.bind(self.ctx)
         return self._apply(res.result, call, bound, fold=name not in VOLATILE
-                           and name not in TIME_FUNCTIONS)
+                           and name not in TIME_FUNCTIONS
+                           and not stable_function(name, res.declared))
 
     def _subquery(self, e: exp.Expression) -> Bound:
         if self.subquery_planner is None:

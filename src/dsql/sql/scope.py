@@ -30,6 +30,9 @@ class Scope:
     columns: list[ScopeColumn] = field(default_factory=list)
     relations: list[str] = field(default_factory=list)
     outer: Scope | None = None
+    # FROM items before a comma, in scope but not referenceable from this join's ON
+    # (PostgreSQL: 42P01 "invalid reference to FROM-clause entry"); never copied by `extend`
+    unreachable: list[str] = field(default_factory=list)
 
     def add_relation(self, alias: str, cols: list[tuple[str, SqlType]], table_oid: int = 0
                      ) -> None:
@@ -47,6 +50,9 @@ class Scope:
 
     def resolve(self, qualifier: str | None, name: str) -> ScopeColumn:
         if qualifier is not None:
+            if qualifier not in self.relations and qualifier in self.unreachable:
+                raise UndefinedTable(
+                    f'invalid reference to FROM-clause entry for table "{qualifier}"')
             if qualifier not in self.relations:
                 raise UndefinedTable(f'missing FROM-clause entry for table "{qualifier}"')
             hits = [c for c in self.columns if c.relation == qualifier and c.name == name]
@@ -67,7 +73,7 @@ class Scope:
         """Whether `resolve` would look no further out: the column is here, or its qualifier
         names a relation here (then a missing column is this scope's error)."""
         if qualifier is not None:
-            return qualifier in self.relations
+            return qualifier in self.relations or qualifier in self.unreachable
         return any(c.name == name for c in self.columns)
 
     def star(self, qualifier: str | None) -> list[ScopeColumn]:

@@ -32,6 +32,7 @@ from dsql.sql import (
 )
 from dsql.sql.access import NO_MATCH, Access, PointGet, choose_access, conjuncts
 from dsql.sql.aggregate import GroupBinder, aggregate_rows, contains_aggregate
+from dsql.sql.dialect import NAME_KEY
 from dsql.sql.errors import (
     AmbiguousColumn,
     InvalidColumnReference,
@@ -178,8 +179,20 @@ def plan_from(b: Binder, sel: exp.Select, where: list[exp.Expression],
     if lock is not None:
         raise FeatureNotSupported("FOR UPDATE is supported on a single table only")
     item = special if special is not None else _from_item(b, first)
+    tail: FromItem | None = None  # the join tree after the last comma: `a, b JOIN c ON ..`
     for j in joins:
-        item = _join(b, item, j)
+        if _is_comma(j):
+            if tail is not None:
+                item = _join(b, item, j, right=tail)
+            tail = _from_item(b, j.this)
+        elif tail is not None and not isinstance(j.this, exp.Lateral):
+            tail = _join(b, tail, j, unreachable=item.scope.relations)
+        else:
+            if tail is not None:  # LATERAL sees every item before it
+                item, tail = _join(b, item, _COMMA, right=tail), None
+            item = _join(b, item, j)
+    if tail is not None:
+        item = _join(b, item, _COMMA, right=tail)
     if joins:  # a join's output can be far bigger than its inputs: check it for cancels too
         joined = item.source
         item.source = lambda ec: checked(joined(ec), ec.txn.interrupt)
@@ -275,14 +288,28 @@ def _values_item(b: Binder, node: exp.Values) -> FromItem:
     return FromItem(scope, lambda ec: iter([tuple(f((), ec.params) for f in fr) for fr in fns]))
 
 
-def _join(b: Binder, left: FromItem, j: exp.Join) -> FromItem:
+_COMMA = exp.Join(this=exp.Table(this=exp.to_identifier("comma")))  # `a, b` (b planned)
+
+
+def _is_comma(j: exp.Join) -> bool:
+    """A `, item` in FROM (sqlglot marks it no other way than a JOIN with nothing else)."""
+    return not isinstance(j.this, exp.Lateral) and not any(
+        j.args.get(a) for a in ("on", "using", "side", "kind", "method"))
+
+
+def _join(b: Binder, left: FromItem, j: exp.Join, right: FromItem | None = None,
+          unreachable: list[str] | None = None) -> FromItem:
+    """`left` joined by `j`; `right` is j's item when already planned (a comma's join tree);
+    `unreachable` names the items before a comma, which j's ON may not reference."""
     if isinstance(j.this, exp.Lateral):
         from dsql.sql.lateral import lateral_join
         return lateral_join(b, left, j)
-    right = _from_item(b, j.this)
+    if right is None:
+        right = _from_item(b, j.this)
     side = (j.side or "").upper()
     kind = (j.kind or "").upper()
     scope = Scope()
+    scope.unreachable = [n for n in unreachable or [] if n]
     scope.extend(left.scope)
     for name in right.scope.relations:
         if name and name in left.scope.relations:
@@ -425,6 +452,9 @@ class QueryPlan:
                  rows: Callable[[ExecContext], list[Row]],
                  unknown: list[bool] | None = None) -> None:
         self.columns, self.types, self.rows = columns, types, rows
+        # the rows one at a time, each computed when asked for (UNION ALL's branches in turn);
+        # None when only the finished list exists
+        self.stream: Callable[[ExecContext], Iterator[Row]] | None = None
         # columns that are untyped literals (shown as text): a set operation gives them the
         # other side's type, as PostgreSQL does for SELECT 1 UNION SELECT NULL
         self.unknown = unknown if unknown is not None else [False] * len(types)
@@ -480,6 +510,16 @@ def plan_setop(b: Binder, node: exp.Expression) -> QueryPlan:
         return [tuple(v if c is None or v is None else c(v) for v, c in zip(rw, cv, strict=True))
                 for rw in rows]
 
+    def stream(ec: ExecContext) -> Iterator[Row]:  # UNION ALL: left's rows, then right's
+        for side, cv in ((left, convs[0]), (right, convs[1])):
+            rows = side.stream(ec) if side.stream is not None else iter(side.rows(ec))
+            if not any(cv):
+                yield from rows
+                continue
+            for rw in rows:
+                yield tuple(v if c is None or v is None else c(v)
+                            for v, c in zip(rw, cv, strict=True))
+
     def run(ec: ExecContext) -> list[Row]:
         a, bb = conv(left.rows(ec), convs[0]), conv(right.rows(ec), convs[1])
         if label == "UNION":
@@ -506,6 +546,8 @@ def plan_setop(b: Binder, node: exp.Expression) -> QueryPlan:
         return res
     plan = QueryPlan([OutColumn(c.name, t.oid, t.typmod) for c, t in
                       zip(left.columns, types, strict=True)], types, run)
+    if label == "UNION" and not distinct:
+        plan.stream = stream
     return _order_limit_outer(b, node, plan)
 
 
@@ -531,9 +573,12 @@ def _order_limit_outer(b: Binder, node: exp.Expression, plan: QueryPlan) -> Quer
     inner = plan.rows
 
     def run(ec: ExecContext) -> list[Row]:
+        bounds = _limits(lim, off, ec.params)
+        if bounds[1] == 0:  # LIMIT 0 reads no row (nor raises a row's error)
+            return []
         rows = inner(ec)
         rows = _sort(rows, [(k.fn, k.type, o) for k, o in keys], ec.params)
-        return _slice(rows, lim, off, ec.params)
+        return _slice(rows, bounds)
     return QueryPlan(plan.columns, plan.types, run, plan.unknown)
 
 
@@ -594,20 +639,26 @@ def _limit_fns(b: Binder, limit: exp.Expression | None, offset: exp.Expression |
     return one(limit, "LIMIT"), one(offset, "OFFSET")
 
 
-def _slice(rows: list[Row], lim: Bound | None, off: Bound | None, p: Sequence[Any]
-           ) -> list[Row]:
+def _limits(lim: Bound | None, off: Bound | None, p: Sequence[Any]) -> tuple[int, int | None]:
+    """(rows to skip, rows to keep or None for all), evaluated as PostgreSQL's Limit node does
+    before it reads a row: OFFSET first, then LIMIT; a negative one is an error."""
     start = 0
     if off is not None:
         v = off.fn((), p)
         if v is not None and v < 0:
             raise DataException("OFFSET must not be negative", sqlstate="2201X")
         start = v or 0
-    if lim is not None:
-        n = lim.fn((), p)
-        if n is not None:
-            if n < 0:
-                raise DataException("LIMIT must not be negative", sqlstate="2201W")
-            return rows[start:start + n]
+    n = lim.fn((), p) if lim is not None else None
+    if n is not None and n < 0:
+        raise DataException("LIMIT must not be negative", sqlstate="2201W")
+    assert start >= 0 and (n is None or n >= 0)
+    return start, n
+
+
+def _slice(rows: list[Row], bounds: tuple[int, int | None]) -> list[Row]:
+    start, n = bounds
+    if n is not None:
+        return rows[start:start + n]
     return rows[start:] if start else rows
 
 
@@ -804,16 +855,17 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
 
     def run(ec: ExecContext) -> list[Row]:
         p = ec.params
+        bounds = _limits(lim, off, p)
+        if bounds[1] == 0:  # LIMIT 0 reads no row (nor raises a row's error)
+            return []
         rows: Any = src(ec)
         if aggregating:
             rows = aggregate_rows(rows, p, gb, specs, not resolved_groups)
             if having_fn is not None:
                 rows = (row for row in rows if having_fn(row, p) is True)
-        elif early_stop:
+        elif early_stop and bounds[1] is not None:
             # LIMIT without ORDER BY / DISTINCT: stop reading after offset + limit rows
-            n, o = lim.fn((), p), off.fn((), p) if off is not None else 0
-            if n is not None:
-                rows = itertools.islice(rows, max(0, o or 0) + max(0, n))
+            rows = itertools.islice(rows, bounds[0] + bounds[1])
         if len(all_fns) == 1:
             f0 = all_fns[0]
             out = [(f0(row, p),) for row in rows]
@@ -827,7 +879,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
         if sort_keys:
             out = _sort(out, [(lambda row, p, i=i: row[i], t, o) for i, t, o in sort_keys], p)
         if lim is not None or off is not None:
-            out = _slice(out, lim, off, p)
+            out = _slice(out, bounds)
         if hidden:
             out = [row[:nout] for row in out]
         return out
@@ -919,7 +971,9 @@ def _output_name(e: exp.Expression) -> str:
     if isinstance(e, exp.Subquery) and isinstance(e.this, exp.Select) and \
             len(e.this.expressions) == 1:  # a scalar subquery: its column's name
         return _output_name(e.this.expressions[0])
-    if isinstance(e, exp.Func):
+    if isinstance(e, exp.Func) or e.meta.get(NAME_KEY):
+        if e.meta.get(NAME_KEY):  # a call sqlglot renamed (substr, mod): the name written
+            return e.meta[NAME_KEY]
         if isinstance(e, exp.Anonymous):
             return e.name.lower()
         n = e.sql_name().lower()

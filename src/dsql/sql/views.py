@@ -28,6 +28,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsql.catalog.objects import Catalog, View
 from dsql.errors import DsqlError, FeatureNotSupported, SqlSyntaxError
+from dsql.sql.dialect import Dsql
 from dsql.sql.errors import DuplicateTable, InvalidSchemaName, UndefinedTable, WrongObjectType
 from dsql.sql.plan import ExecContext
 from dsql.sql.scope import Scope
@@ -74,7 +75,7 @@ def view_item(b: Binder, v: View, node: exp.Table) -> FromItem:
     if ast is None:
         if len(_parsed) > 1024:
             _parsed.clear()
-        ast = _parsed[v.sql] = normalize_identifiers(sqlglot.parse_one(v.sql, dialect="postgres"),
+        ast = _parsed[v.sql] = normalize_identifiers(sqlglot.parse_one(v.sql, dialect=Dsql),
                                                      dialect="postgres")
     vb = _query_binder(b.catalog, b.search_path, b)
     vb.shared.view_depth = depth + 1  # type: ignore[attr-defined]
@@ -285,14 +286,14 @@ def after_alter(node: exp.Alter, cat: Catalog, sp: list[str], ec: ExecContext,
 
 def _bind_stored(cat: Catalog, sp: list[str], ec: ExecContext, v: View) -> None:
     from dsql.sql.select import plan_query
-    ast = normalize_identifiers(sqlglot.parse_one(v.sql, dialect="postgres"), dialect="postgres")
+    ast = normalize_identifiers(sqlglot.parse_one(v.sql, dialect=Dsql), dialect="postgres")
     q = plan_query(_query_binder(cat, sp, ec), ast)
     if len(q.types) < len(v.columns):
         raise DsqlError(f'view "{v.name}" has fewer columns than before', sqlstate="42P16")
 
 
 def _rename_table(sql: str, schema: str, old: str, new: str) -> str:
-    ast = normalize_identifiers(sqlglot.parse_one(sql, dialect="postgres"), dialect="postgres")
+    ast = normalize_identifiers(sqlglot.parse_one(sql, dialect=Dsql), dialect="postgres")
     for t in ast.find_all(exp.Table):
         if t.name == old and (not t.db or t.db == schema) and isinstance(t.this, exp.Identifier):
             t.set("this", exp.to_identifier(new, quoted=True))
