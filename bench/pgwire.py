@@ -115,17 +115,19 @@ def _start_server() -> tuple[subprocess.Popen[str], int]:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={k: v for k, v in os.environ.items() if k != "DSQL_ADMIN_PASSWORD"})
     assert proc.stderr is not None
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # generous: "all" runs it on a loaded machine
+    seen: list[str] = []
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
         m = re.search(r"postgresql://[\d.]+:(\d+)/", line)
         if m:
             threading.Thread(target=proc.stderr.read, daemon=True).start()  # drain the log
             return proc, int(m.group(1))
+        seen = (seen + [line])[-5:]
         if not line and proc.poll() is not None:
             break
     proc.kill()
-    raise RuntimeError("dsql serve did not start")
+    raise RuntimeError("dsql serve did not start: " + "".join(seen).strip())
 
 
 def _workloads(dsn: str) -> dict[str, tuple[Callable[[], object], int]]:
