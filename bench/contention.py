@@ -3,7 +3,10 @@
 How optimistic concurrency behaves as conflicts grow: dsql (psycopg over `dsql serve`, first
 committer wins at COMMIT, 40001 OC000 for the loser) against PostgreSQL 15 at REPEATABLE READ
 (row locks: the second writer waits, then gets 40001 "could not serialize access due to
-concurrent update" when the first commits). Both are counted the same way.
+concurrent update" when the first commits). Both are counted the same way. The same sweep runs
+embedded too: `dsql.connect` sessions on one data directory (durable) against sqlite3 in WAL
+mode with synchronous=FULL (BEGIN IMMEDIATE: a writer waits for the database lock, so sqlite
+serialises writers instead of aborting them; a busy timeout would count as an abort).
 
 Each transaction, from C client threads with one connection each:
 
@@ -18,17 +21,22 @@ The lost-update invariant is checked at the end: sum(v) equals the number of com
 from __future__ import annotations
 
 import random
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from dsql.bench import driver
 from dsql.bench.driver import Client, Tally, Target
 from dsql.bench.harness import Result
+from dsql.bench.machine import bench_dir
 from dsql.bench.servers import pair
 
 DESCRIPTION = "K hot rows (1000..1) updated by C clients: throughput, 40001 aborts vs PostgreSQL"
 
 TABLE_ROWS = 1000
 HOT = (1000, 100, 10, 1)
+LITE = "sqlite3 WAL synchronous=FULL"
 NOTES: list[str] = []
 
 
@@ -65,10 +73,34 @@ def setup(client: Client) -> None:
     client.execute(f"INSERT INTO hot VALUES {values}")
 
 
-def run_sizes(sizes: Sizes) -> list[Result]:
-    NOTES.clear()
-    targets: list[Target] = []
+def _sweep(targets: list[Target], sizes: Sizes, prefix: str, subject: str,
+           baseline: str | None) -> list[Result]:
+    """The K sweep over `targets` (already set up), alternating them; the lost-update check
+    at the end lands in every result's extra (and NOTES when it fails)."""
     out: list[Result] = []
+    commits = {t.name: 0 for t in targets}
+    for k in sizes.hot:
+        def states(target: str, rnd: int, k: int = k) -> list[Any]:
+            return [State(k, seed=k * 100_000 + rnd * 1000 + i) for i in range(sizes.threads)]
+        tallies = driver.alternate(targets, increment, states, rounds=sizes.rounds,
+                                   seconds=sizes.seconds, label=f"{prefix} K={k}")
+        for name, t in tallies.items():
+            commits[name] += t.ops
+        out.append(driver.throughput_result(
+            f"{prefix}.K{k}", tallies, subject, baseline, group=prefix, unit="txn/s",
+            extra={"hot_rows": k, "threads": sizes.threads, "rounds": sizes.rounds}))
+    for t in targets:  # the lost-update check: every commit added exactly one
+        total = t.clients[0].query("SELECT sum(v) FROM hot")[0][0]
+        ok = int(total or 0) == commits[t.name]
+        for r in out:
+            r.extra["invariant_ok" if t.name == subject else "baseline_invariant_ok"] = ok
+        if not ok:
+            NOTES.append(f"{t.name}: sum(v) = {total} but {commits[t.name]} commits")
+    return out
+
+
+def run_server(sizes: Sizes) -> list[Result]:
+    targets: list[Target] = []
     with pair(NOTES) as (srv, pg):
         try:
             specs: list[tuple[str, str, int, bool]] = [("dsql serve", srv.dsn, srv.pid, False)]
@@ -78,31 +110,38 @@ def run_sizes(sizes: Sizes) -> list[Result]:
                 clients = [Client.psycopg(dsn) for _ in range(sizes.threads)]
                 setup(clients[0])
                 targets.append(Target(name, clients, rss_pid=pid, rss_tree=tree))
-            commits = {t.name: 0 for t in targets}
-            for k in sizes.hot:
-                def states(target: str, rnd: int, k: int = k) -> list[Any]:
-                    return [State(k, seed=k * 100_000 + rnd * 1000 + i)
-                            for i in range(sizes.threads)]
-                tallies = driver.alternate(targets, increment, states, rounds=sizes.rounds,
-                                           seconds=sizes.seconds, label=f"contention K={k}")
-                for name, t in tallies.items():
-                    commits[name] += t.ops
-                out.append(driver.throughput_result(
-                    f"contention.K{k}", tallies, "dsql serve",
-                    "PostgreSQL 15 RR" if pg is not None else None, group="contention",
-                    unit="txn/s", extra={"hot_rows": k, "threads": sizes.threads,
-                                         "rounds": sizes.rounds}))
-            for t in targets:  # the lost-update check: every commit added exactly one
-                total = t.clients[0].query("SELECT sum(v) FROM hot")[0][0]
-                ok = int(total or 0) == commits[t.name]
-                for r in out:
-                    key = "invariant_ok" if t.name == "dsql serve" else "baseline_invariant_ok"
-                    r.extra[key] = ok
-                if not ok:
-                    NOTES.append(f"{t.name}: sum(v) = {total} but {commits[t.name]} commits")
+            return _sweep(targets, sizes, "contention", "dsql serve",
+                          "PostgreSQL 15 RR" if pg is not None else None)
         finally:
             for t in targets:
                 t.close()
+
+
+def run_embedded(sizes: Sizes) -> list[Result]:
+    base = Path(tempfile.mkdtemp(prefix="dsql-bench-contention-", dir=bench_dir()))
+    targets: list[Target] = []
+    try:
+        dsql_dir, lite_path = str(base / "dsql"), str(base / "sqlite.db")
+        dsql_clients = [Client.dsql_embedded(dsql_dir)]
+        setup(dsql_clients[0])
+        dsql_clients += [Client.dsql_embedded(dsql_dir) for _ in range(sizes.threads - 1)]
+        targets.append(Target("dsql embedded", dsql_clients))
+        lite_clients = [Client.sqlite_file(lite_path)]
+        setup(lite_clients[0])
+        lite_clients += [Client.sqlite_file(lite_path) for _ in range(sizes.threads - 1)]
+        targets.append(Target(LITE, lite_clients))
+        return _sweep(targets, sizes, "contention.embedded", "dsql embedded", LITE)
+    finally:
+        for t in targets:
+            t.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run_sizes(sizes: Sizes, embedded: bool = True) -> list[Result]:
+    NOTES.clear()
+    out = run_server(sizes)
+    if embedded:
+        out += run_embedded(sizes)
     return out
 
 

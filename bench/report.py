@@ -241,9 +241,9 @@ def write(report: dict[str, Any], out: Path) -> Path:
             _latency_plot(plt, rows, group, out / f"{slug}-latency.png")
             lines.append(f"![{group} latency]({slug}-latency.png)")
         if all("hot_rows" in r.get("extra", {}) for r in rows):
-            _sweep_plot(plt, rows, "hot_rows", "contention: K hot rows", out / "contention.png",
+            _sweep_plot(plt, rows, "hot_rows", f"{group}: K hot rows", out / f"{slug}.png",
                         panels=True)
-            lines.append("![contention sweep](contention.png)")
+            lines.append(f"![{group} sweep]({slug}.png)")
         elif all("clients" in r.get("extra", {}) for r in rows) and len(rows) > 1:
             _sweep_plot(plt, rows, "clients", f"{group}: clients", out / f"{slug}-clients.png",
                         panels=False)

@@ -212,7 +212,7 @@ def test_all_writes_json_with_every_workload(all_run: tuple[Path, dict[str, Any]
         for w in "ABCF":
             for d in ("uniform", "zipfian"):
                 assert f"ycsb.{pair}.{w}.{d}" in names
-    assert {"contention.K10", "contention.K1", "bulkload.insert",
+    assert {"contention.K10", "contention.K1", "contention.embedded.K1", "bulkload.insert",
             "pgbench.select-only.c1", "pgbench.select-only.c4"} <= names
     bulk_notes = next(m for m in report["modules"] if m["name"] == "bulkload").get("notes", [])
     assert "bulkload.copy" in names or any("COPY" in n for n in bulk_notes)
@@ -244,6 +244,7 @@ def test_all_writes_markdown_report_and_plots(all_run: tuple[Path, dict[str, Any
     md = (out / "all.md").read_text()
     assert "fdatasync_per_s" in md and "## ycsb.embedded" in md and "## contention" in md
     for png in ("ycsb.embedded-throughput.png", "ycsb.server-latency.png", "contention.png",
+                "contention.embedded.png",
                 "bulkload-throughput.png", "pgbench.select-only-clients.png"):
         assert (out / png).stat().st_size > 1000, png
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
