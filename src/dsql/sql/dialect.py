@@ -14,6 +14,8 @@ these changes what a statement returns; this dialect undoes them:
 5. An empty item in a comma list (`SELECT a,, b`) is a syntax error, not skipped.
 6. `a IS [NOT] DISTINCT FROM b` followed by IS / ISNULL / NOTNULL is a syntax error: the
    operators are non-associative in PostgreSQL's grammar (`a IS NULL IS NULL` is fine).
+6b. gen_random_uuid(), random() and to_timestamp(...) stay calls of those names (sqlglot turns
+   them into portable Uuid / Rand / UnixToTime / StrToTime nodes).
 
 7. The PostgreSQL dialect itself is patched as well (install(), once, at import), so that every
 parse in the process agrees, with `dialect="postgres"` too:
@@ -128,6 +130,12 @@ class Dsql(Postgres):
         FUNCTIONS = {
             **Postgres.Parser.FUNCTIONS,
             "DATE_PART": _date_part,
+            # sqlglot's portable nodes (Uuid, Rand, UnixToTime / StrToTime) lose PostgreSQL's
+            # names and overloads: keep the calls as written
+            "GEN_RANDOM_UUID": lambda args: exp.Anonymous(this="gen_random_uuid",
+                                                          expressions=args),
+            "RANDOM": lambda args: exp.Anonymous(this="random", expressions=args),
+            "TO_TIMESTAMP": lambda args: exp.Anonymous(this="to_timestamp", expressions=args),
             "UPPER": lambda args: exp.Upper(this=args[0] if args else None),
             "LOWER": lambda args: exp.Lower(this=args[0] if args else None),
             **{n.upper(): _named(Postgres.Parser.FUNCTIONS[n.upper()], n)

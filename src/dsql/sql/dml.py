@@ -263,6 +263,7 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
     src = node.expression
     row_fns: list[list[Callable[..., Any]]] | None = None
     query = None
+    per_row: list[tuple[int, Callable[..., Any]]] = []
     if isinstance(src, exp.Values):
         row_fns = []
         for t in src.expressions:
@@ -290,6 +291,11 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
         qconv = [None if t == c.type else casts.cast_fn(t, c.type, comp.ctx, casts.ASSIGNMENT)
                  for t, c in zip(qtypes, [table.columns[p] for p in positions],
                                  strict=False)]
+        # a default that is not a constant (gen_random_uuid(), ...) is evaluated again for
+        # every row, as PostgreSQL does; the constant ones once per execution
+        filled = set(positions[:len(query.types)])
+        per_row = [(i, d.fn) for i, d in enumerate(defaults)
+                   if not d.const and i not in filled]
     else:
         raise FeatureNotSupported("INSERT ... DEFAULT VALUES is not supported")
     b.volatile |= comp.volatile
@@ -338,6 +344,8 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
             try:  # every row is read before any is written (the statement's own snapshot)
                 for qr in (query.stream(ec) if query.stream is not None else query.rows(ec)):
                     full = list(dvals)
+                    for i, f in per_row:
+                        full[i] = f((), p)
                     for v, pos, cv in zip(qr, positions, qconv, strict=False):
                         full[pos] = v if cv is None or v is None else cv(v)
                     rows.append(tuple(full))

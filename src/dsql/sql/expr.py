@@ -705,6 +705,9 @@ _HANDLERS: dict[type, Callable[[Compiler, Any], Bound]] = {
                                                        expressions=[e.this, e.expression])),
     exp.Null: lambda c, e: const(r.UNKNOWN, None),
     exp.Boolean: lambda c, e: const(r.BOOL, bool(e.this)),
+    # x AT TIME ZONE z is the function timezone(z, x)
+    exp.AtTimeZone: lambda c, e: c._function(
+        exp.Anonymous(this="timezone", expressions=[e.args["zone"], e.this])),
     exp.Parameter: Compiler._param,
     exp.Placeholder: Compiler._param,
     exp.Neg: Compiler._neg,

@@ -942,6 +942,8 @@ def _picker(positions: list[Any]) -> Callable[[Row], Row]:
 def _output_name(e: exp.Expression) -> str:
     if isinstance(e, exp.Alias):
         return e.alias
+    if isinstance(e, exp.AtTimeZone):
+        return "timezone"
     if isinstance(e, exp.Column):
         return e.name
     if isinstance(e, exp.Cast):

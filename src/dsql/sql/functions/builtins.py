@@ -8,6 +8,8 @@ integer + numeric is numeric, 'a' || 1 is text || anynonarray, ...).
 from __future__ import annotations
 
 import operator
+import random as _random
+import uuid as _uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -282,6 +284,10 @@ fn("format", (T, ANY), T, None, binder=_format_binder, strict=False, variadic=Tr
 fn("concat_ws", (T, ANY), T, None, binder=_concat_ws_binder, strict=False, variadic=True)
 
 # -- uuid, json --------------------------------------------------------------------------------
+
+# volatile (expr.VOLATILE: never folded at plan time); Aurora DSQL's advice for primary keys
+fn("gen_random_uuid", (), U, _uuid.uuid4)
+fn("random", (), F8, _random.random)  # [0, 1), the process's generator
 
 for sym, impl in _CMP.items():
     op(sym, (U, U), B, impl)

@@ -89,6 +89,13 @@ def _to_reg(conv: Any) -> Any:
     return f
 
 
+def _pg_typeof(types: tuple[r.SqlType, ...], ctx: Any) -> Any:
+    """pg_typeof(any): the argument's type (for a NULL argument too), from the bound type."""
+    t = st.RegOid(types[0].oid, st.regtype_label(types[0].oid))
+    return lambda _v: t
+
+
+fn("pg_typeof", (ANY,), st.REGTYPE, None, strict=False, binder=_pg_typeof)
 fn("to_regtype", (T,), st.REGTYPE, _to_reg(st.regtype_in))
 fn("to_regclass", (T,), st.REGCLASS, _to_reg(st.regclass_in))
 fn("to_regproc", (T,), st.REGPROC, _to_reg(st.regproc_in))
