@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ from pathlib import Path
 
 from dsql.bench import _postgres
 from dsql.bench.harness import Result
+
+from dsql.server.child import ServeProcess
 
 DESCRIPTION = "real pgbench (select-only simple/prepared, TPC-B) vs PostgreSQL 15, 4 clients"
 
@@ -45,7 +46,6 @@ WORKLOADS = {
     "select_only_prepared": ["-S", "-M", "prepared"],
     "tpcb_prepared": ["-M", "prepared", "--max-tries=100"],
 }
-SERVE_START_S = 60.0
 
 
 @dataclass
@@ -159,49 +159,30 @@ def run_pgbench(dsn: str, *, mode: str, clients: int, seconds: float, scale: int
 
 
 class DsqlServe:
-    """`dsql serve` in a subprocess on a temporary data directory (trust auth)."""
+    """`dsql serve` (dsql.server.child.ServeProcess) on a temporary data directory, trust
+    auth, with its per-transaction limits raised so that `pgbench -i` loads in one
+    transaction."""
 
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="dsql-bench-pgbench-"))
-        self.proc: subprocess.Popen[str] | None = None
-        self.port = 0
+        self.child = ServeProcess(self.base / "data", user="postgres", extra_args=(
+            "--max-transaction-rows", "100000000", "--max-transaction-bytes", "8G",
+            "--max-transaction-age", "3600"))
+
+    @property
+    def port(self) -> int:
+        return self.child.port
 
     def __enter__(self) -> DsqlServe:
-        env = {k: v for k, v in os.environ.items() if k != "DSQL_ADMIN_PASSWORD"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dsql.cli", "serve", "--port", "0", "--data",
-             str(self.base / "data"), "--admin-user", "postgres", "--auth", "trust",
-             "--max-transaction-rows", "100000000", "--max-transaction-bytes", "8G",
-             "--max-transaction-age", "3600"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
-        assert self.proc.stderr is not None
-        deadline = time.monotonic() + SERVE_START_S
-        lines = []
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            m = re.search(r"ready: .*postgresql://[\d.]+:(\d+)/", line)
-            if m:
-                self.port = int(m.group(1))
-                # keep draining stderr so the server never blocks on a full pipe
-                import threading
-                threading.Thread(target=lambda: [None for _ in self.proc.stderr],  # type: ignore
-                                 daemon=True).start()
-                return self
-        self.__exit__()
-        raise RuntimeError("dsql serve did not start:\n" + "".join(lines))
+        try:
+            self.child.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        self.child.stop()
         shutil.rmtree(self.base, ignore_errors=True)
 
 

@@ -19,12 +19,7 @@ much of that budget the protocol layer itself uses.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +27,8 @@ from typing import Any
 
 from dsql.bench import _postgres
 from dsql.bench.harness import Result
+
+from dsql.server.child import ServeProcess
 
 DESCRIPTION = "wire-protocol round trips of dsql serve (null backend) vs PostgreSQL 15"
 
@@ -107,27 +104,10 @@ def null_backend(data_dir: Any) -> _NullBackend:
     return _NullBackend()
 
 
-def _start_server() -> tuple[subprocess.Popen[str], int]:
+def _start_server() -> ServeProcess:
     """`dsql serve` over the null backend in its own process (as it runs for real)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dsql.cli", "serve", "--port", "0", "--admin-user", "postgres",
-         "--backend", "dsql.bench.pgwire:null_backend", "--data", tempfile.gettempdir()],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={k: v for k, v in os.environ.items() if k != "DSQL_ADMIN_PASSWORD"})
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 60  # generous: "all" runs it on a loaded machine
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        m = re.search(r"postgresql://[\d.]+:(\d+)/", line)
-        if m:
-            threading.Thread(target=proc.stderr.read, daemon=True).start()  # drain the log
-            return proc, int(m.group(1))
-        seen = (seen + [line])[-5:]
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise RuntimeError("dsql serve did not start: " + "".join(seen).strip())
+    return ServeProcess(tempfile.gettempdir(), user="postgres", extra_args=(
+        "--backend", "dsql.bench.pgwire:null_backend")).start()
 
 
 def _workloads(dsn: str) -> dict[str, tuple[Callable[[], object], int]]:
@@ -170,7 +150,8 @@ def run(quick: bool) -> list[Result]:
              "rows_10k": 20, "connect": 100}
     if not quick:
         calls = {k: v * 5 for k, v in calls.items()}
-    server, port = _start_server()
+    server = _start_server()
+    port = server.port
     cluster = _postgres.Cluster() if _postgres.bin_dir() is not None else None
     try:
         targets = {"dsql": f"host=127.0.0.1 port={port} user=postgres dbname=postgres "
@@ -188,8 +169,7 @@ def run(quick: bool) -> list[Result]:
                     key = (target, workload)
                     best[key] = min(best.get(key, float("inf")), us)
     finally:
-        server.terminate()
-        server.wait(30)
+        server.stop()
         if cluster is not None:
             cluster.__exit__()
     out = []

@@ -20,14 +20,8 @@ Thread-safety: start and stop from one thread; `dsn` and `pid` may be read from 
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +29,8 @@ from typing import Any
 from dsql.bench import _postgres
 from dsql.bench.machine import bench_dir
 
-START_TIMEOUT_S = 60.0
+from dsql.server.child import ServeProcess
+
 MAX_CONNECTIONS = 120  # the pgbench sweep goes to 64 clients
 
 _shared: dict[str, Any] | None = None  # kind -> the running server, inside shared()
@@ -64,18 +59,21 @@ PG_SETTINGS = {
 
 
 class DsqlServer:
-    """`dsql serve` on a fresh data directory (trust auth, role `postgres`)."""
+    """`dsql serve` on a fresh data directory (trust auth, role `postgres`), as a
+    dsql.server.child.ServeProcess."""
 
     def __init__(self) -> None:
         self.base: Path | None = None
-        self.port = 0
-        self.proc: subprocess.Popen[str] | None = None
-        self.log: list[str] = []
+        self.child: ServeProcess | None = None
 
     @property
     def pid(self) -> int:
-        assert self.proc is not None, "server not started"
-        return self.proc.pid
+        assert self.child is not None, "server not started"
+        return self.child.pid
+
+    @property
+    def port(self) -> int:
+        return 0 if self.child is None else self.child.port
 
     @property
     def dsn(self) -> str:
@@ -96,37 +94,19 @@ class DsqlServer:
 
     def _start(self) -> DsqlServer:
         self.base = Path(tempfile.mkdtemp(prefix="dsql-bench-serve-", dir=bench_dir()))
-        env = {k: v for k, v in os.environ.items() if k != "DSQL_ADMIN_PASSWORD"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dsql.cli", "serve", "--port", "0", "--data",
-             str(self.base / "data"), "--admin-user", "postgres", "--max-connections",
-             str(MAX_CONNECTIONS), "--shutdown-timeout", "5"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
-        assert self.proc.stderr is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.log.append(line)
-            m = re.search(r"ready: .*postgresql://[\d.]+:(\d+)/", line)
-            if m:
-                self.port = int(m.group(1))
-                threading.Thread(target=self.log.extend, args=(self.proc.stderr,),
-                                 daemon=True).start()
-                return self
-        self._stop()
-        raise RuntimeError("dsql serve did not start:\n" + "".join(self.log[-20:]))
+        self.child = ServeProcess(self.base / "data", user="postgres", extra_args=(
+            "--max-connections", str(MAX_CONNECTIONS)))
+        try:
+            self.child.start()
+        except BaseException:
+            self._stop()
+            raise
+        return self
 
     def _stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        child, self.child = self.child, None
+        if child is not None:
+            child.stop()
         if self.base is not None:
             shutil.rmtree(self.base, ignore_errors=True)
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dsql.server.child import ServeProcess
 from dsql.verify.crashloop import run_crash_loop
 from dsql.verify.invariants import Ledger
-from dsql.verify.serveproc import ServeProcess, psycopg_connector
+from dsql.verify.serveproc import psycopg_connector
 
 
 def test_three_kills_lose_nothing(tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dsql.server.child import ServeProcess
 from dsql.verify.anomalies import SI_FORBIDDEN
 from dsql.verify.elle import check
-from dsql.verify.serveproc import ServeProcess, psycopg_connector
+from dsql.verify.serveproc import psycopg_connector
 from dsql.verify.workload import run_list_append
 
 

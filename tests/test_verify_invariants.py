@@ -215,7 +215,7 @@ def test_workloads_hold_on_embedded_dsql(tmp_path: Path, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from dsql.verify.serveproc import ServeProcess
+    from dsql.server.child import ServeProcess
 
     with ServeProcess(tmp_path_factory.mktemp("serve") / "db") as srv:
         yield srv

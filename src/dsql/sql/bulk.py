@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -184,14 +185,15 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class Statement:
+class Statement(ABC):
     """A recognised statement; `kind` is the plan kind ("query", "dml")."""
 
     kind = "query"
     in_block_ok = True  # VACUUM refuses to run inside a transaction block (25001)
 
+    @abstractmethod
     def bind(self, b: Binder) -> Plan:
-        raise NotImplementedError
+        """The plan of this statement against the binder's catalog."""
 
 
 class _Noop(Plan):

@@ -11,7 +11,8 @@
 - sim_engine.py  a simulated SI engine, with switchable bugs, that produces histories
 - workload.py  the list-append workload over any PEP 249 connection
 - invariants/  ring, bank, counter and ledger workloads over SQL, each with its checker
-- serveproc.py `dsql serve` as a child process (start, SIGKILL, restart) for the checks below
+- serveproc.py psycopg connections to `dsql serve` children (dsql.server.child: start,
+  SIGKILL, restart) for the checks below
 - crashloop.py `dsql serve` killed with SIGKILL under load, restarted, everything acked checked
 - suite.py     the checks `dsql verify` runs, one summary row each; cli.py the command
 - promela/     a Promela model of the commit protocol, checked with spin (docs/promela-model.md)

@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dsql.server.child import ServeProcess
 from dsql.verify.invariants.bank import Bank
 from dsql.verify.invariants.base import Workload
 from dsql.verify.invariants.common import Client, close_quietly
 from dsql.verify.invariants.counter import Counter
 from dsql.verify.invariants.ledger import Ledger
 from dsql.verify.invariants.ring import Ring
-from dsql.verify.serveproc import ServeProcess, psycopg_connector
+from dsql.verify.serveproc import psycopg_connector
 
 KILLS_MAX = 10_000
 STEPS_PER_ROUND_MAX = 1_000_000

@@ -124,7 +124,8 @@ def elle_embedded(sizes: Sizes, seed: int, log: Log) -> Row:
 
 
 def elle_server(sizes: Sizes, seed: int, log: Log) -> Row:
-    from dsql.verify.serveproc import ServeProcess, psycopg_connector
+    from dsql.server.child import ServeProcess
+    from dsql.verify.serveproc import psycopg_connector
 
     with tempfile.TemporaryDirectory(prefix="dsql-verify-") as tmp, \
             ServeProcess(Path(tmp) / "db") as srv:
@@ -163,7 +164,8 @@ def invariants_embedded(sizes: Sizes, seed: int, log: Log) -> Row:
 
 
 def invariants_server(sizes: Sizes, seed: int, log: Log) -> Row:
-    from dsql.verify.serveproc import ServeProcess, psycopg_connector
+    from dsql.server.child import ServeProcess
+    from dsql.verify.serveproc import psycopg_connector
 
     with tempfile.TemporaryDirectory(prefix="dsql-verify-") as tmp, \
             ServeProcess(Path(tmp) / "db") as srv:

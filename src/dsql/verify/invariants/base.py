@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ class Tally:
     snapshots: int = 0
 
 
-class Workload:
+class Workload(ABC):
     """Base class: subclasses set `name` and implement the five methods below."""
 
     name = "?"
@@ -51,25 +52,25 @@ class Workload:
         self.problems: list[str] = []
 
     # -- to implement ---------------------------------------------------------------------------
+    @abstractmethod
     def create(self, cur: Any) -> None:
         """The DDL (one statement per transaction; called in its own transaction)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def populate(self, cur: Any) -> None:
         """The initial rows (one transaction)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def step(self, client: Client, rng: random.Random) -> None:
         """One logical operation, retried on conflicts; records its outcome."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read_state(self, cur: Any) -> Any:
         """The state, read inside a (read-only) transaction."""
-        raise NotImplementedError
 
+    @abstractmethod
     def check_state(self, state: Any, *, final: bool, before: Any = None) -> list[str]:
         """Problems with `state`; `before` is what `mark()` returned just before it was read."""
-        raise NotImplementedError
 
     # -- provided -------------------------------------------------------------------------------
     def mark(self) -> Any:
