@@ -61,6 +61,7 @@ class Database:
         # hidden row ids: unique within this process, and above any earlier process's
         self._rowids = itertools.count(time.time_ns() >> 4)
         self.plans: dict[Any, Any] = {}
+        self._fast: Any = None
         self._refs = 1
 
     @classmethod
@@ -85,6 +86,16 @@ class Database:
         with self._commit_lock:
             if commit_ts > self.last_commit_ts:
                 self.last_commit_ts = commit_ts
+
+    def fast_path(self) -> Any:
+        """The server's C++ fast path over this database's storage (one per database; its
+        catalog epoch moves at every DDL commit). See dsql.sql.fastplan."""
+        with self._commit_lock:
+            if self._fast is None:
+                from dsql._core._kernels import wire
+                self._fast = wire.FastPath(self.node.storage._impl)
+                self.catalogs.on_ddl(self._fast.bump_epoch)
+            return self._fast
 
     def next_rowid(self) -> int:
         return next(self._rowids)

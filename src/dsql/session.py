@@ -230,6 +230,34 @@ class Session:
             params = _typed_arrays(params, p.param_type_oids)
         return self.execute(p.sql, params)
 
+    @property
+    def settings_generation(self) -> int:
+        """Changes whenever a setting that planning depends on may have changed (SET, RESET)."""
+        return self._ctx_gen
+
+    def cached_point(self, sql: str, params: Sequence[object]) -> tuple[Plan, Lifted | None] | None:
+        """The cached plan that `execute(sql, params)` would run now if it is an autocommit
+        primary-key point read, with the literals lifted out of `sql` (None: no literals), or
+        None. Only a plan bound against the newest catalog, with no DDL in flight, is given
+        (the server's fast path, dsql.sql.fastplan)."""
+        if self.txn is not None or self.failed or self.in_block:
+            return None
+        key = (sql, *map(type, params)) if params else sql
+        lf: Lifted | None = None
+        cached = self._plans.get(key)
+        if cached is None:
+            memo = self._lift_memo.get(key)
+            if memo is None or memo[0] is None:
+                return None
+            lf = memo[0]
+            cached = self._plans.get(memo[1])
+        if cached is None or cached.point is None or cached.ctx_gen != self._ctx_gen:
+            return None
+        cats = self.db.catalogs
+        if cats.ddl_in_flight or cats.latest.version != cached.catalog_version:
+            return None
+        return cached.plan, lf
+
     def cancel(self) -> None:
         """From any thread: the running statement fails with 57014 at its next check (every
         1024 rows); no effect when no statement runs."""

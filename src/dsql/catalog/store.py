@@ -33,6 +33,7 @@ class CatalogCache:
         self._lock = threading.Lock()
         self._by_version: dict[int, Catalog] = {}
         self._in_flight = 0
+        self._listeners: list[Callable[[], None]] = []
         self.latest = self._load(ts)
         self.latest_ts = ts
 
@@ -58,9 +59,22 @@ class CatalogCache:
     def encode(cat: Catalog) -> bytes:
         return cat.version.to_bytes(8, "big") + cat.to_bytes()
 
+    @property
+    def ddl_in_flight(self) -> bool:
+        return self._in_flight > 0
+
+    def on_ddl(self, fn: Callable[[], None]) -> None:
+        """Calls fn at the start of every DDL commit, after it counts as in flight (the
+        server's fast path forgets its plans: dsql.sql.fastplan)."""
+        with self._lock:
+            self._listeners.append(fn)
+
     def ddl_started(self) -> None:
         with self._lock:
             self._in_flight += 1
+            listeners = list(self._listeners)
+        for fn in listeners:
+            fn()
 
     def ddl_finished(self, cat: Catalog | None, commit_ts: int | None) -> None:
         """After a DDL commit (cat, commit_ts) or its failure (None, None)."""

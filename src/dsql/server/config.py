@@ -60,6 +60,7 @@ class ServerConfig:
     server_version: str = SERVER_VERSION
     loop: str = "auto"                    # auto (uvloop if installed), asyncio, uvloop
     direct_writes: bool = True            # workers write replies to the socket themselves
+    fast_path: bool = True                # point SELECTs answered in C++ (server/fastpath.py)
     extra_parameters: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

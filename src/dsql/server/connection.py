@@ -59,6 +59,7 @@ from dsql.server.errors import (
     QueryCanceled,
     TooManyConnections,
 )
+from dsql.server.fastpath import FastLane
 from dsql.server.framing import FrameBuffer
 from dsql.server.login import authenticate
 from dsql.server.query import Processor
@@ -114,6 +115,7 @@ class Connection(asyncio.Protocol):
         self._writable = threading.Event()
         self._writable.set()
         self._direct: SocketWriter | None = None  # worker writes straight to the socket
+        self._lane: FastLane | None = None  # C++ answers for point SELECTs (fastpath.py)
         self.processor: Processor | None = None
         # Statement and idle tracking; written by the worker, read by the watchdog.
         self.statement_started: float | None = None
@@ -140,6 +142,8 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._gone or self.phase == "closed":
+            return
+        if self._lane is not None and self.phase == "ready" and self._try_fast(data):
             return
         self.frames.feed(data)
         try:
@@ -345,6 +349,7 @@ class Connection(asyncio.Protocol):
         self.handshake_send(greeting + m.backend_key_data(self.pid, self.secret)
                    + m.ready_for_query(session.transaction_status))
         self._use_direct_writes()
+        self._use_fast_lane(session)
         self.phase = "ready"
         self.ready_at = time.monotonic()
         log.info("connection authorized: user=%s database=%s application_name=%s pid=%d "
@@ -360,6 +365,52 @@ class Connection(asyncio.Protocol):
         if not self.tls and self.config.direct_writes \
                 and self.transport.get_write_buffer_size() == 0:
             self._direct = SocketWriter.for_transport(self.transport)
+
+    def _use_fast_lane(self, session: Any) -> None:
+        """Point SELECTs answered by the C++ fast path on the event loop (server/fastpath.py);
+        only with direct writes, which it shares."""
+        fast_path = getattr(self.server.backend, "fast_path", None)
+        if self._direct is None or not self.config.fast_path or fast_path is None \
+                or not hasattr(session, "cached_point"):
+            return
+        assert self.processor is not None
+        self._lane = self.processor.lane = FastLane(fast_path(), session)
+
+    def _try_fast(self, data: bytes) -> bool:
+        """Event-loop thread: True when the fast lane answered all of `data` (see
+        server/fastpath.py for when it may)."""
+        proc = self.processor
+        direct = self._direct
+        if self._job_running or self._inbox or self.frames.buffered_bytes or direct is None \
+                or proc is None or proc.skip_until_sync or proc.state.portals \
+                or "" in proc.state.statements:
+            return False
+        session = proc.session
+        if session is None or session.transaction_status != "I":
+            return False
+        assert self._lane is not None
+        rest = self._lane.conn.serve(data, direct.fileno)
+        if rest is None:
+            return False
+        self.last_message_at = self.ready_at = time.monotonic()
+        if rest:  # the socket is full: a job writes the rest (and what follows waits for it)
+            with self._lock:
+                self._job_running = True
+            self.server.workers.submit(self._finish_write, rest)
+        return True
+
+    def _finish_write(self, rest: bytes) -> None:
+        """Worker: the rest of a fast-lane reply, then the messages queued behind it."""
+        try:
+            self.write(rest)
+        except ConnectionLost:
+            self._finish()
+            return
+        except Exception:
+            log.exception("%s: writing a reply failed", self.peer)
+            self._finish()
+            return
+        self._run_job()
 
     # -- ready phase: the inbox (event-loop side) ----------------------------------------------
 

@@ -143,6 +143,10 @@ class EngineBackend:
         self.catalog_roles = True
         return CatalogRoleStore(self.db.catalogs)
 
+    def fast_path(self) -> object:
+        """**[server]** optional: the engine's C++ fast path (dsql.server.fastpath)."""
+        return self.db.fast_path()
+
     def open_session(self, startup: StartupInfo, client: ClientChannel) -> object:
         from dsql.session import Session
 

@@ -32,6 +32,7 @@ class Statement:
     prepared: Any | None            # the backend's Prepared; None for an empty query string
     param_oids: list[int]
     columns: Sequence[Column] | None
+    fast_generation: int = -1       # the FastLane generation it was last offered to
 
     @property
     def is_empty(self) -> bool:

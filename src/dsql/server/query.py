@@ -38,6 +38,7 @@ from dsql.server.errors import (
     ProtocolViolation,
     QueryCanceled,
 )
+from dsql.server.fastpath import FastLane
 from dsql.server.messages import Reader
 from dsql.server.portal import PORTALS_MAX, STATEMENTS_MAX, Portal, PortalState, Statement
 from dsql.server.values import (
@@ -62,6 +63,9 @@ BIND, CLOSE, COPY_DONE, DESCRIBE, COPY_DATA, EXECUTE = 0x42, 0x43, 0x63, 0x44, 0
 FUNCTION_CALL, COPY_FAIL, FLUSH, PARSE, PASSWORD, QUERY = 0x46, 0x66, 0x48, 0x50, 0x70, 0x51
 SYNC, TERMINATE = 0x53, 0x58
 EXTENDED = frozenset((BIND, CLOSE, DESCRIBE, EXECUTE, PARSE, FLUSH))
+# Messages after which the fast lane's registered statements may be stale (Parse redefines,
+# Close drops, a Query may DEALLOCATE or DISCARD ALL).
+_CHANGES_STATEMENTS = frozenset((PARSE, CLOSE, QUERY))
 
 
 class Wire(Protocol):
@@ -119,6 +123,7 @@ class Processor:
         self.out = bytearray()
         self.state = PortalState()
         self.skip_until_sync = False
+        self.lane: FastLane | None = None  # set by the connection when the fast path is on
         self.reported: dict[str, str] = dict(reported)
         self.ctx: ValueContext = parameters.value_context(self.reported)
         # Per-object caches (the object is kept in the entry, so its id cannot be reused):
@@ -180,6 +185,9 @@ class Processor:
         handler = self._handlers.get(mtype)
         if handler is None:  # 'p' after authentication
             raise ProtocolViolation(f"unexpected message type {chr(mtype)!r} after startup")
+        lane = self.lane
+        if lane is not None and mtype in _CHANGES_STATEMENTS:
+            lane.statements_changed()
         try:
             handler(body)
         except Exception as exc:
@@ -188,6 +196,8 @@ class Processor:
             self._error(exc)
             if mtype in EXTENDED:
                 self.skip_until_sync = True
+        if lane is not None:
+            lane.check_settings()
         return True
 
     # -- results -------------------------------------------------------------------------------
@@ -275,6 +285,9 @@ class Processor:
                     self.wire.statement_end()
                 if count == 0:
                     self.out += m.EMPTY_QUERY_RESPONSE
+                elif count == 1 and self.lane is not None and result.columns is not None \
+                        and len(result.rows) <= 1 and result.command_tag.startswith("SELECT"):
+                    self.lane.register_query(sql, result.columns)
         except Exception as exc:
             if getattr(exc, "fatal", False):
                 raise
@@ -436,6 +449,12 @@ class Processor:
             portal.result = result
             self._after_statement(result)
             self._apply_changes(result)
+            lane = self.lane
+            if lane is not None and stmt.name and result.columns is not None \
+                    and stmt.fast_generation != lane.generation:
+                stmt.fast_generation = lane.generation
+                lane.register_statement(stmt.name, stmt.sql, stmt.param_oids, portal.params,
+                                        result.columns)
             if result.columns is not None:
                 portal.encoders = self._columns_info(result.columns,
                                                      portal.formats_for(result.columns))[1]

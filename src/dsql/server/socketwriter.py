@@ -39,6 +39,11 @@ class SocketWriter:
         except (OSError, ValueError):
             return None
 
+    @property
+    def fileno(self) -> int:
+        assert self._fd is not None, "closed"
+        return self._fd
+
     def write(self, data: bytes, gone: Callable[[], bool]) -> None:
         """Writes all of `data`, waiting while the socket buffer is full; raises
         ConnectionLost if the client is gone (`gone()` or a socket error)."""

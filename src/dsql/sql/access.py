@@ -39,15 +39,18 @@ def key_converter(b: Bound, col_type: r.SqlType, compiler: Compiler
         return None
     src, dst = b.type, col_type
     f = b.fn
-    if src.oid == dst.oid and dst.oid not in (r.BPCHAR.oid,):
-        return lambda p: f((), p)
     if src.oid in _INTS and dst.oid in _INTS:
         lo, hi = _INTS[dst.oid]
 
         def conv_int(p: Sequence[Any]) -> Any:
             v = f((), p)
             return v if v is None or lo <= v < hi else NO_MATCH
+        # an integer parameter straight into an integer key column: the server's fast path
+        # (dsql.sql.fastplan) does the same conversion in C++
+        conv_int.key_param = b.param  # type: ignore[attr-defined]
         return conv_int
+    if src.oid == dst.oid and dst.oid not in (r.BPCHAR.oid,):
+        return lambda p: f((), p)
     if src.oid == r.UNKNOWN.oid:
         compiler._infer(b, dst)  # $1 compared with a key column takes the column's type
         conv = casts.cast_fn(r.UNKNOWN, dst.base, compiler.ctx, casts.IMPLICIT)

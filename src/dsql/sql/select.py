@@ -900,6 +900,7 @@ def plan_select(b: Binder, sel: exp.Select) -> QueryPlan:
             and not distinct and lim is None and off is None and lock is None
             and all(bd.column is not None for bd in out_bounds)):
         q.point = _point_reader(acc, [bd.column for bd in out_bounds])  # type: ignore
+        q.point_spec = (acc, [bd.column for bd in out_bounds])  # type: ignore
     return q
 
 
@@ -1016,6 +1017,7 @@ class SelectPlan(Plan):
     def __init__(self, q: QueryPlan, locks: bool) -> None:
         self.q = q
         self.point = getattr(q, "point", None)
+        self.point_spec = getattr(q, "point_spec", None)  # (PointGet, output positions)
         self.columns = q.columns
         self.locks = locks
 

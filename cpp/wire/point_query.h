@@ -1,0 +1,188 @@
+// Primary-key point SELECTs answered without the interpreter: the server's hot path.
+//
+// The SQL layer (Python) plans every statement. When a plan is a primary-key point read whose
+// key comes straight from parameters and whose outputs are plain columns of simple types, the
+// server describes it as a PointPlan and registers it with the connection's FastConn: under its
+// normalized text (simple Query) or under its prepared statement's name (extended protocol).
+// From then on FastConn::serve answers the client's messages for it directly: it reads the
+// row from storage at the storage watermark (an autocommit read: every acknowledged commit is
+// at or below it) and writes the PostgreSQL replies, byte for byte what the general path sends.
+//
+// Anything serve() does not recognise, it refuses as a whole: it returns false and the caller
+// hands the same bytes to the general path, so a refusal is never an error. serve() refuses a
+// buffer unless it is made only of complete message groups it answers:
+//   Query(registered normalized text)
+//   Bind(unnamed portal, registered statement) [Describe(portal "")] Execute("", 0) Sync
+// (Flush may appear anywhere in the second form.) It also refuses when a parameter's text is
+// not a plain integer of its declared type (the general path then reports 22P02 or 22003),
+// when a row was written under another layout version, and when the catalog changed since the
+// plan was registered.
+//
+// Normalized text: the statement with every integer literal replaced by "$4" (it fits int4) or
+// "$8" (int8), everything else verbatim. normalize() refuses statements holding quotes,
+// dollar signs, backslashes, comments, non-integer numbers, non-ASCII bytes, a ';' anywhere but
+// at the end, or more than kMaxLiterals literals; such statements always take the general path.
+// The caller registers a text only after checking that the SQL layer lifted exactly the same
+// literals into parameters $1..$n in the same order (so two texts with one normalized form are
+// one statement with other literal values).
+//
+// Catalog changes: FastPath holds an epoch that the server bumps before any DDL commits; a plan
+// carries the epoch it was built under and serve() refuses it once the epoch moved. serve()
+// reads the watermark before the epoch, and the DDL bumps the epoch before its commit can
+// become visible, so a read at a watermark past a DDL commit always sees the new epoch.
+//
+// Thread-safety: PointPlan is immutable and shared. FastPath's methods may be called from any
+// thread. A FastConn belongs to one connection and is used by one thread at a time (the
+// caller serialises: the event loop runs serve() only while no worker handles the
+// connection).
+// Invariants:
+//   1. serve() either appends the complete replies for every message in its input and returns
+//      true, or leaves *out unchanged and returns false.
+//   2. A FastConn holds at most kMaxEntries queries and kMaxEntries statements.
+//   3. A PointPlan's key_params index parameters the statement has (< nparams), one per key
+//      column, and every output type is one of the types encode_value supports.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/key_codec.h"
+#include "storage/row_codec.h"
+#include "storage/shard_map.h"
+
+namespace dsql::wire {
+
+inline constexpr size_t kMaxLiterals = 64;
+inline constexpr size_t kMaxEntries = 256;
+inline constexpr size_t kMaxQueryBytes = 4096;
+
+// PostgreSQL type oids the fast path reads and writes.
+inline constexpr uint32_t kOidBool = 16;
+inline constexpr uint32_t kOidInt8 = 20;
+inline constexpr uint32_t kOidInt2 = 21;
+inline constexpr uint32_t kOidInt4 = 23;
+inline constexpr uint32_t kOidText = 25;
+inline constexpr uint32_t kOidVarchar = 1043;
+
+// One RowDescription field.
+struct Field {
+  std::string name;
+  uint32_t table_oid = 0;
+  int16_t column_no = 0;
+  uint32_t type_oid = 0;
+  int16_t type_len = 0;
+  int32_t type_mod = -1;
+};
+
+// Where an output column comes from: a key column or a column of the row value.
+struct Output {
+  bool from_key = false;
+  uint32_t index = 0;
+};
+
+struct PointPlan {
+  storage::KeyLayout key;           // the table's key: prefix + key column types (int2/4/8)
+  std::vector<uint32_t> key_params; // per key column: the parameter that gives its value
+  uint32_t nparams = 0;             // the statement's parameters
+  uint8_t row_version = 0;          // the table's current layout version (value byte 0)
+  storage::RowLayout row;           // that layout: the non-key columns
+  std::vector<Output> outputs;
+  std::vector<Field> fields;        // one per output
+  uint64_t epoch = 0;               // FastPath epoch the plan was built under
+
+  // Checks invariant 3; throws std::invalid_argument naming what is wrong.
+  void validate() const;
+};
+
+// Server-wide: the storage the fast path reads and the catalog epoch.
+class FastPath {
+ public:
+  explicit FastPath(std::shared_ptr<const storage::ShardMap> store);
+  FastPath(const FastPath&) = delete;
+  FastPath& operator=(const FastPath&) = delete;
+
+  uint64_t epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
+  // Called before a catalog change can commit: every plan built earlier stops being served.
+  void bump_epoch() noexcept { epoch_.fetch_add(1, std::memory_order_acq_rel); }
+  const storage::ShardMap& store() const noexcept { return *store_; }
+  // Message groups answered by every FastConn over this FastPath.
+  uint64_t served() const noexcept { return served_.load(std::memory_order_relaxed); }
+  void count_served(uint64_t n) noexcept { served_.fetch_add(n, std::memory_order_relaxed); }
+
+ private:
+  std::shared_ptr<const storage::ShardMap> store_;
+  std::atomic<uint64_t> epoch_{1};
+  std::atomic<uint64_t> served_{0};
+};
+
+// A statement's text with its integer literals lifted (see the file comment).
+struct Normalized {
+  std::string text;
+  std::vector<int64_t> values;
+  std::vector<uint32_t> oids;  // kOidInt4 or kOidInt8, per value
+};
+
+// False when the statement is not one the fast path lifts (see the file comment).
+bool normalize(std::string_view sql, Normalized* out);
+
+// One connection's registrations and its serve().
+class FastConn {
+ public:
+  explicit FastConn(std::shared_ptr<FastPath> fast);
+  FastConn(const FastConn&) = delete;
+  FastConn& operator=(const FastConn&) = delete;
+
+  // REQUIRES: plan validated, normalized_text is normalize()'s text for a statement whose
+  // lifted literals are the plan's parameters in order.
+  void add_query(const std::string& normalized_text, std::shared_ptr<const PointPlan> plan);
+  // REQUIRES: param_oids.size() == plan->nparams.
+  void add_statement(const std::string& name, std::shared_ptr<const PointPlan> plan,
+                     std::vector<uint32_t> param_oids);
+  void clear_statements() { statements_.clear(); }
+  void clear() {
+    statements_.clear();
+    queries_.clear();
+  }
+  size_t query_count() const { return queries_.size(); }
+  size_t statement_count() const { return statements_.size(); }
+
+  // See the file comment and invariant 1. `in` holds whole frontend messages (type byte,
+  // length, body), as many as the client sent.
+  bool serve(std::string_view in, std::string* out);
+
+  struct Stats {
+    uint64_t served = 0;   // message groups answered
+    uint64_t refused = 0;  // serve() calls that returned false
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Statement {
+    std::shared_ptr<const PointPlan> plan;
+    std::vector<uint32_t> param_oids;
+  };
+  struct Param {
+    bool null = false;
+    int64_t value = 0;
+  };
+
+  bool run(const PointPlan& plan, const std::vector<Param>& params,
+           const std::vector<int16_t>& formats, bool describe, std::string* out) const;
+
+  std::shared_ptr<FastPath> fast_;
+  std::unordered_map<std::string, std::shared_ptr<const PointPlan>> queries_;
+  std::unordered_map<std::string, Statement> statements_;
+  Stats stats_;
+};
+
+// The RowDescription message for plan's fields under result formats (0 text, 1 binary),
+// one per field. Exposed for tests.
+void append_row_description(const PointPlan& plan, const std::vector<int16_t>& formats,
+                            std::string* out);
+
+}  // namespace dsql::wire

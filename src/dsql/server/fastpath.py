@@ -1,0 +1,111 @@
+"""A connection's fast lane: primary-key point SELECTs answered in C++ on the event loop.
+
+The general path frames a client's messages on the event loop, hands them to a worker thread,
+and runs them through the Processor and the Session. For the commonest statement of all, a
+primary-key point read outside a transaction block, the kernel in cpp/wire/point_query.h can
+do the whole round trip itself: parse the messages, read the row at the storage watermark,
+encode the replies and send them. The lane connects the two:
+
+- Registration (worker thread, after the general path ran a statement): a simple Query whose
+  one statement ran as a cached point plan is registered under its normalized text (literals
+  lifted, checked against the SQL layer's own lifting); a named prepared statement under its
+  name, with its parameter types. `dsql.sql.fastplan` builds the kernel plan.
+- Answering (event-loop thread, `Connection.data_received`): when the connection is idle
+  (no job, nothing queued or half-framed, session outside a transaction, no unnamed statement
+  or portal, not skipping to Sync), the bytes go to the kernel first; it answers them all or
+  refuses them all, and a refusal costs nothing but the parse.
+- Forgetting: Parse, Close and Query messages that reach the general path drop the registered
+  statements (Close, DEALLOCATE and DISCARD change them); a settings change (SET, RESET) drops
+  everything (search_path decides which table a name means); the kernel ignores every plan
+  built before a DDL commit (its catalog epoch).
+
+Thread-safety: registration and forgetting run on the connection's worker, answering on the
+event loop; the connection guarantees they never overlap (answering only while no job runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dsql._core._kernels import wire
+from dsql.server.backend import Column
+from dsql.server.values import typlen
+from dsql.sql import fastplan, utility
+
+INT_OIDS = frozenset({20, 21, 23})
+_LIFTED_OIDS = {"i4": 23, "i8": 20}
+REJECTED_MAX = 1024
+
+
+def fields_of(columns: Sequence[Column]) -> list[fastplan.Field]:
+    return [(c.name, c.table_oid, c.column_no, c.type_oid, typlen(c.type_oid), c.typmod)
+            for c in columns]
+
+
+class FastLane:
+    def __init__(self, fast: Any, session: Any) -> None:
+        self.fast = fast
+        self.session = session
+        self.conn = wire.FastConn(fast)
+        self.generation = 0  # bumped whenever the registered statements are dropped
+        self._settings = session.settings_generation
+        self._rejected: set[str] = set()  # normalized texts found not to qualify
+
+    # -- forgetting ------------------------------------------------------------------------------
+    def statements_changed(self) -> None:
+        self.conn.clear_statements()
+        self.generation += 1
+
+    def check_settings(self) -> None:
+        gen = self.session.settings_generation
+        if gen != self._settings:
+            self._settings = gen
+            self.conn.clear()
+            self._rejected.clear()
+            self.generation += 1
+
+    # -- registration ----------------------------------------------------------------------------
+    def register_query(self, sql: str, columns: Sequence[Column]) -> None:
+        """After `sql` (a simple Query) ran on the general path with result `columns`."""
+        norm = wire.normalize(sql)
+        if norm is None:
+            return
+        text, values, oids = norm
+        if text in self._rejected:
+            return
+        plan = self._query_plan(sql, values, oids, columns)
+        if plan is None:
+            if len(self._rejected) >= REJECTED_MAX:
+                self._rejected.clear()
+            self._rejected.add(text)
+            return
+        self.conn.add_query(text, plan)
+
+    def _query_plan(self, sql: str, values: list[int], oids: list[int],
+                    columns: Sequence[Column]) -> Any:
+        statements = utility.split_statements(sql)
+        if len(statements) != 1 or not values:
+            return None
+        epoch = self.fast.epoch  # before the catalog checks in cached_point (fastplan's doc)
+        found = self.session.cached_point(statements[0], ())
+        if found is None:
+            return None
+        plan, lifted = found
+        if lifted is None or list(lifted.values) != values or \
+                [_LIFTED_OIDS.get(t) for t in lifted.types] != oids:
+            return None  # the SQL layer lifted other literals: the texts are not one statement
+        return fastplan.point_plan(plan, len(values), fields_of(columns), epoch)
+
+    def register_statement(self, name: str, sql: str, param_oids: Sequence[int],
+                           params: Sequence[object], columns: Sequence[Column]) -> None:
+        """After the named prepared statement `name` ran on the general path with `params`."""
+        if not name or not param_oids or any(o not in INT_OIDS for o in param_oids):
+            return
+        epoch = self.fast.epoch
+        found = self.session.cached_point(sql, params)
+        if found is None or found[1] is not None:
+            return
+        plan = fastplan.point_plan(found[0], len(param_oids), fields_of(columns), epoch)
+        if plan is not None:
+            self.conn.add_statement(name, plan, list(param_oids))
