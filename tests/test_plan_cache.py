@@ -128,6 +128,52 @@ def test_other_literals_skip_sqlglot(monkeypatch: pytest.MonkeyPatch) -> None:
         db.close()
 
 
+def test_time_functions_are_cached_and_read_each_transactions_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """now() / CURRENT_TIMESTAMP plans are cached (pgbench's TPC-B INSERT is not bound again)
+    and still give the time of the transaction running them: the same in every statement of
+    a block, later in a later transaction; statement_timestamp() moves per statement."""
+    import time
+    db = Database.open(":memory:")
+    try:
+        s = Session(db)
+        s.execute("CREATE TABLE h (id int PRIMARY KEY, at timestamptz, d timestamp DEFAULT now())")
+        binds = [0]
+        real = Session._bind
+
+        def counting(self: Session, *args: Any, **kw: Any) -> Any:
+            binds[0] += 1
+            return real(self, *args, **kw)
+        monkeypatch.setattr(Session, "_bind", counting)
+        insert = "INSERT INTO h (id, at) VALUES ($1, CURRENT_TIMESTAMP)"
+        for i in range(1, 4):
+            s.execute(insert, (i,))
+            time.sleep(0.002)
+        assert binds[0] == 1
+        rows = s.execute("SELECT at, d FROM h ORDER BY id").rows
+        assert all(at == d.replace(tzinfo=at.tzinfo) for at, d in rows)
+        assert rows[0][0] < rows[1][0] < rows[2][0]
+        s.execute("BEGIN")
+        s.execute(insert, (10,))
+        time.sleep(0.002)
+        s.execute(insert, (11,))
+        first = s.execute("SELECT now(), statement_timestamp()").rows[0]
+        time.sleep(0.002)
+        second = s.execute("SELECT now(), statement_timestamp()").rows[0]
+        s.execute("COMMIT")
+        assert first[0] == second[0] and first[1] < second[1]
+        ats = s.execute("SELECT at FROM h WHERE id >= 10").rows
+        assert ats == [(first[0],), (first[0],)]
+        assert s.execute("SELECT now() > $1", (first[0],)).rows == [(True,)]
+        # a constant folded from the time ('now'::timestamptz) is still bound per execution
+        before = binds[0]
+        s.execute("SELECT 'now'::timestamptz")
+        s.execute("SELECT 'now'::timestamptz")
+        assert binds[0] == before + 2
+    finally:
+        db.close()
+
+
 def test_cache_is_bounded() -> None:
     db = Database.open(":memory:")
     try:

@@ -58,7 +58,7 @@ from dsql.sql.select import Binder, ParamsWithContext, SelectPlan, plan_query, s
 from dsql.sql.system import context as system_context
 from dsql.sql.system.types import NAME as NAME_TYPE
 from dsql.sql.types import registry as r
-from dsql.sql.types.context import ValueContext
+from dsql.sql.types.context import TxnClock, ValueContext
 from dsql.sql.types.timezones import timezone_setting
 from dsql.storage.interval import Interval
 from dsql.txn.autocommit import point_update
@@ -171,7 +171,8 @@ class Session:
         # statement text -> its lifted form (so that a repeated text is not tokenized again)
         self._lift_memo: dict[Any, tuple[Lifted | None, Any]] = {}
         self.lift_literals = True  # tests turn it off to compare
-        self._ctx = ValueContext()
+        self._clock = TxnClock()  # now() and friends read it (set as each statement starts)
+        self._ctx = ValueContext(clock=self._clock)
         self._ctx_gen = 0
         self._search_path = ["public"]
         self._limits = db.limits
@@ -369,6 +370,7 @@ class Session:
         if ast is None:
             ast, lf = self._parse(sql), None
         txn, implicit = self._statement_txn(ast)
+        self._start_clock(txn)
         try:
             plan: Plan | None = None
             if lf is not None:
@@ -441,6 +443,8 @@ class Session:
                     ps = params
                     if params and any(type(v) in _ADAPT for v in params):
                         ps = tuple(_adapt(v) for v in params)
+                    now_ns = time.time_ns()
+                    self._clock.set(max(ts, now_ns), now_ns)
                     n = point_update(self.db, ts, cached.catalog_version, pu, ps, self._limits)
                     return StatementResult(None, [], f"UPDATE {n}", [], {})
             txn = Transaction(self.db, ts, self._limits)
@@ -528,6 +532,7 @@ class Session:
             pw = ParamsWithContext(ps)
             pw.ec = ec
             ec.params = pw
+        self._start_clock(txn)
         out = plan.execute(ec)
         if implicit:
             txn.commit()
@@ -541,6 +546,12 @@ class Session:
     def _statement_failed(self, implicit: bool) -> None:
         if not implicit and self.in_block:
             self.failed = True
+
+    def _start_clock(self, txn: Transaction) -> None:
+        """The statement begins: now() is the transaction's start on the wall clock (an
+        autocommit read's snapshot ts is the newest commit's, which can be older than the
+        statement), statement_timestamp() this moment."""
+        self._clock.set(max(txn.start_ts, int(txn.started_wall_ns)), time.time_ns())
 
     def _time_ctx(self, txn: Transaction) -> ValueContext:
         # now(): the transaction's start on the wall clock (an autocommit read's snapshot ts
@@ -776,7 +787,8 @@ class Session:
         tzname = self._show("TimeZone")
         tz, name = timezone_setting(tzname)
         order = self._show("DateStyle").split(",")[1].strip()
-        self._ctx = ValueContext(timezone=tz, timezone_name=name, date_order=order)
+        self._ctx = ValueContext(timezone=tz, timezone_name=name, date_order=order,
+                                 clock=self._clock)
         self._ctx_gen += 1
         sp = [p.strip().strip('"') for p in self._show("search_path").split(",")]
         self._search_path = [p for p in sp if p and p != "$user"] or ["public"]

@@ -7,9 +7,11 @@
 Every operator, function and cast goes through dsql.sql.functions.catalog and dsql.sql.casts,
 so types, overloads, NULL handling and errors are the value layer's. Constant subtrees are
 folded at bind time (as PostgreSQL's planner does). Aggregates are handled by an AggBinder
-plugged into the compiler (see aggregate.py). `Compiler.volatile` is set when the result
-depends on the transaction's time (now(), 'now'::timestamptz, ...): such plans are bound again
-for every execution instead of being reused as they are.
+plugged into the compiler (see aggregate.py). `Compiler.volatile` is set when a constant was
+folded from the transaction's time ('now'::timestamptz, 'today'::date): such plans are bound
+again for every execution instead of being reused as they are. now(), current_timestamp and the
+other time functions are not folded: they read the session's clock (ValueContext.clock) when
+they run, so their plans are cached.
 """
 
 from __future__ import annotations
@@ -594,8 +596,8 @@ class Compiler:
             v = self.session.session_function(name)
             if v is not None:
                 return const(v[0], v[1])
-        if name in TIME_FUNCTIONS:
-            self.volatile = True
+        # (now() and the other TIME_FUNCTIONS run at execution, never folded; they read the
+        # session's clock through the context, so their plans are cached like any other)
         bound = [self.compile(a) for a in args]
         res = catalog.resolve_function(name, [b.type for b in bound])
         self._check_literals(bound, res.declared)

@@ -32,7 +32,10 @@ def now(ctx: ValueContext) -> datetime:
 
 
 def statement_timestamp(ctx: ValueContext) -> datetime:
-    return ctx.statement_timestamp or df.current_utc(ctx)
+    ts = ctx.statement_timestamp
+    if ts is None and ctx.clock is not None:
+        ts = ctx.clock.statement
+    return ts or df.current_utc(ctx)
 
 
 def clock_timestamp(ctx: ValueContext) -> datetime:

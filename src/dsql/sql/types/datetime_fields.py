@@ -630,6 +630,8 @@ def validate_date(fmask: int, isjulian: bool, is2digits: bool, bc: bool, tm: TM)
 def current_utc(ctx: ValueContext) -> datetime:
     """The transaction timestamp (UTC-aware); the wall clock if the context has none."""
     ts = ctx.transaction_timestamp
+    if ts is None and ctx.clock is not None:
+        ts = ctx.clock.transaction
     return ts if ts is not None else datetime.now(_tz.utc)
 
 
