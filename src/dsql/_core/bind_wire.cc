@@ -17,6 +17,7 @@
 #include "bindings.h"
 #include "storage/datum.h"
 #include "wire/point_query.h"
+#include "wire/socket_reader.h"
 
 namespace py = pybind11;
 
@@ -122,6 +123,25 @@ void bind(py::module_& m) {
       }, py::arg("data"), py::arg("fd"),
       "Answers `data` and sends the replies on fd without blocking: None when refused (nothing "
       "sent), else the bytes that could not be sent yet (b'' when all went out).");
+
+  py::class_<SocketReader>(m, "SocketReader")
+      .def(py::init<int, int>(), py::arg("fd"), py::arg("wake_fd"))
+      .def("next", [](SocketReader& r, FastConn* fast, int timeout_ms) {
+        if (timeout_ms < 0) throw py::value_error("timeout_ms must be >= 0");
+        SocketReader::Result got;
+        {
+          py::gil_scoped_release unlocked;
+          got = r.next(fast, timeout_ms);
+        }
+        return py::make_tuple(static_cast<int>(got.event), py::bytes(got.bytes));
+      }, py::arg("fast").none(true), py::arg("timeout_ms"),
+      "(event, bytes): event 0 data, 1 end of input, 2 woken, 3 timeout, 4 unsent reply. The "
+      "GIL is released while waiting and while the fast path answers.");
+  m.attr("READ_DATA") = static_cast<int>(SocketReader::Event::kData);
+  m.attr("READ_EOF") = static_cast<int>(SocketReader::Event::kEof);
+  m.attr("READ_WAKE") = static_cast<int>(SocketReader::Event::kWake);
+  m.attr("READ_TIMEOUT") = static_cast<int>(SocketReader::Event::kTimeout);
+  m.attr("READ_UNSENT") = static_cast<int>(SocketReader::Event::kUnsent);
 }
 
 }  // namespace

@@ -61,6 +61,7 @@ class ServerConfig:
     loop: str = "auto"                    # auto (uvloop if installed), asyncio, uvloop
     direct_writes: bool = True            # workers write replies to the socket themselves
     fast_path: bool = True                # point SELECTs answered in C++ (server/fastpath.py)
+    connection_threads: bool = True       # plain TCP: a thread per connection reads its socket
     extra_parameters: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from dsql._core._kernels import wire
 from dsql.errors import DsqlError
 from dsql.server import messages as m
 from dsql.server import parameters
@@ -78,6 +80,8 @@ INBOX_MESSAGES_HIGH = 100_000
 HANDSHAKE_QUEUE_MAX = 16
 NEGOTIATIONS_MAX = 4              # SSLRequest / GSSENCRequest rounds before StartupMessage
 JOB_MESSAGES_MAX = 10_000         # messages per job before it yields its pool thread
+THREAD_WAIT_MS = 5_000            # thread mode: the longest wait before looking around
+THREAD_ROUNDS_MAX = 1 << 62       # thread mode: the bound on a connection's loop
 WAIT_SLICE_S = 0.5
 WAIT_SLICES_MAX = 2 * 86_400 * 7  # a week of slices: the bound on any single wait
 
@@ -116,6 +120,11 @@ class Connection(asyncio.Protocol):
         self._writable.set()
         self._direct: SocketWriter | None = None  # worker writes straight to the socket
         self._lane: FastLane | None = None  # C++ answers for point SELECTs (fastpath.py)
+        # Thread mode: the connection's own thread reads its socket (see _thread_main).
+        self._thread_mode = False
+        self._busy = False  # thread mode: a message is being handled (idle tracking)
+        self._wake_fd: int | None = None  # thread mode: an eventfd the loop wakes it through
+        self._reader: Any = None  # thread mode: the C++ SocketReader
         self.processor: Processor | None = None
         # Statement and idle tracking; written by the worker, read by the watchdog.
         self.statement_started: float | None = None
@@ -167,6 +176,7 @@ class Connection(asyncio.Protocol):
             self._gone = True
             self._cond.notify_all()
         self._writable.set()
+        self._wake()
         if self._hs_task is not None and not self._hs_task.done():
             self._hs_queue.put_nowait(None)  # wakes the handshake: the client is gone
         self.phase = "closed"
@@ -355,10 +365,14 @@ class Connection(asyncio.Protocol):
         log.info("connection authorized: user=%s database=%s application_name=%s pid=%d "
                  "from %s%s", req.user, req.database, req.application_name, self.pid,
                  self.peer, " (TLS)" if self.tls else "")
+        threaded = self._use_thread_mode()
         while not self._hs_queue.empty():  # messages the client pipelined behind startup
             msg = self._hs_queue.get_nowait()
             if msg is not None:
                 self._enqueue(msg)
+        if threaded:
+            threading.Thread(target=self._thread_main, name=f"dsql-conn-{self.pid}",
+                             daemon=True).start()
 
     def _use_direct_writes(self) -> None:
         """Lets the worker write to the socket itself (one thread hop less per reply)."""
@@ -376,17 +390,45 @@ class Connection(asyncio.Protocol):
         assert self.processor is not None
         self._lane = self.processor.lane = FastLane(fast_path(), session)
 
+    def _use_thread_mode(self) -> bool:
+        """Gives the connection its own thread (plain TCP with direct writes only): it reads
+        the socket itself, so a request wakes one thread instead of the event loop and then a
+        worker, and the fast lane answers without the GIL. The loop stops reading the socket;
+        the thread is this connection's job for its whole life (invariant 1)."""
+        if self._direct is None or not self.config.connection_threads:
+            return False
+        self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        with self._lock:
+            self._job_running = True
+            self._thread_mode = True
+        self.transport.pause_reading()
+        self._reading_paused = True
+        return True
+
+    def _wake(self) -> None:
+        """Event-loop thread: wakes the connection's thread (thread mode; else nothing)."""
+        fd = self._wake_fd
+        if fd is not None:
+            try:
+                os.eventfd_write(fd, 1)
+            except OSError:
+                pass
+
+    def _lane_open(self) -> bool:
+        """Whether the fast lane may answer the next bytes: nothing half-framed, the session
+        idle, no unnamed statement or portal that a Query or Bind would replace."""
+        proc = self.processor
+        if self.frames.buffered_bytes or proc is None or proc.skip_until_sync \
+                or proc.state.portals or "" in proc.state.statements:
+            return False
+        session = proc.session
+        return session is not None and session.transaction_status == "I"
+
     def _try_fast(self, data: bytes) -> bool:
         """Event-loop thread: True when the fast lane answered all of `data` (see
         server/fastpath.py for when it may)."""
-        proc = self.processor
         direct = self._direct
-        if self._job_running or self._inbox or self.frames.buffered_bytes or direct is None \
-                or proc is None or proc.skip_until_sync or proc.state.portals \
-                or "" in proc.state.statements:
-            return False
-        session = proc.session
-        if session is None or session.transaction_status != "I":
+        if self._job_running or self._inbox or direct is None or not self._lane_open():
             return False
         assert self._lane is not None
         rest = self._lane.conn.serve(data, direct.fileno)
@@ -416,6 +458,7 @@ class Connection(asyncio.Protocol):
 
     def _enqueue(self, msg: tuple[int, Any]) -> None:
         self.last_message_at = time.monotonic()
+        self._wake()
         with self._lock:
             self._inbox.append(msg)
             if msg[0] != CONTROL:
@@ -443,6 +486,7 @@ class Connection(asyncio.Protocol):
             start = not self._job_running and not self._gone
             if start:
                 self._job_running = True
+        self._wake()
         if start:
             self.server.workers.submit(self._run_job)
 
@@ -569,6 +613,78 @@ class Connection(asyncio.Protocol):
     def _release(self) -> None:
         """Gives the server slot back (idempotent; the server forgets the connection)."""
         self.server.release(self)
+        fd, self._wake_fd = self._wake_fd, None  # (event-loop thread, as every _wake)
+        if fd is not None:
+            os.close(fd)
+
+    # -- thread mode (the connection's thread) --------------------------------------------------
+
+    def _thread_main(self) -> None:
+        """Reads and handles this connection's messages until it ends: first what the loop
+        queued (messages pipelined behind startup, control: shutdown, timeouts), then whole
+        messages already framed, else the next bytes from the socket, which the C++ reader
+        waits for without the GIL (answering what the fast lane can on the way)."""
+        assert self._direct is not None and self._wake_fd is not None
+        self._reader = wire.SocketReader(self._direct.fileno, self._wake_fd)
+        try:
+            for _ in range(THREAD_ROUNDS_MAX):
+                with self._lock:
+                    msg = None if self._gone else self._pop()
+                    gone = self._gone
+                if gone:
+                    break
+                if msg is None:
+                    try:
+                        msg = self.frames.next()
+                    except ProtocolViolation as exc:
+                        msg = (CONTROL, exc)
+                if msg is not None:
+                    self._busy = True
+                    if not self._process(*msg):
+                        break
+                    continue
+                self._busy = False
+                lane = self._lane
+                fast = lane.conn if lane is not None and self._lane_open() else None
+                event, data = self._reader.next(fast, THREAD_WAIT_MS)
+                if event == wire.READ_DATA:
+                    self.last_message_at = time.monotonic()
+                    self.frames.feed(data)
+                elif event == wire.READ_EOF:
+                    break
+                elif event == wire.READ_UNSENT:
+                    self.write(data)
+        except ConnectionLost:
+            pass
+        except Exception:
+            log.exception("%s: connection thread failed", self.peer)
+        self._busy = False
+        self._finish()
+
+    def _thread_next_message(self) -> tuple[int, bytes]:
+        """next_message in thread mode: COPY data straight from the socket."""
+        for _ in range(WAIT_SLICES_MAX):
+            if self._copy_cancel:
+                self._copy_cancel = False
+                raise QueryCanceled("canceling statement due to user request")
+            with self._lock:
+                msg = self._pop()
+                gone = self._gone
+            if msg is None:
+                msg = self.frames.next()
+            if msg is not None:
+                if msg[0] == CONTROL:
+                    raise msg[1]
+                return msg
+            if gone:
+                raise ConnectionLost("connection to client lost")
+            event, data = self._reader.next(None, int(WAIT_SLICE_S * 1000))
+            if event == wire.READ_DATA:
+                self.last_message_at = time.monotonic()
+                self.frames.feed(data)
+            elif event == wire.READ_EOF:
+                raise ConnectionLost("connection to client lost")
+        raise ConnectionLost("client sent nothing for too long")
 
     # -- Wire (worker thread) ------------------------------------------------------------------
 
@@ -589,6 +705,8 @@ class Connection(asyncio.Protocol):
             raise ConnectionLost("the server is shutting down")
 
     def next_message(self) -> tuple[int, bytes]:
+        if self._thread_mode:
+            return self._thread_next_message()
         with self._cond:
             for _ in range(WAIT_SLICES_MAX):
                 if self._copy_cancel:
@@ -640,6 +758,7 @@ class Connection(asyncio.Protocol):
         with self._cond:
             self._copy_cancel = True
             self._cond.notify_all()
+        self._wake()
         try:
             proc.session.cancel()
         except Exception:
@@ -654,7 +773,8 @@ class Connection(asyncio.Protocol):
             log.info("%s: canceling statement due to statement timeout", self.peer)
             self.cancel_statement("timeout")
         idle_ms = self.idle_in_transaction_timeout_ms
-        if idle_ms > 0 and self.phase == "ready" and not self._job_running \
+        busy = self._busy if self._thread_mode else self._job_running
+        if idle_ms > 0 and self.phase == "ready" and not busy \
                 and self.ready_status in ("T", "E") \
                 and (now - max(self.ready_at, self.last_message_at)) * 1000 >= idle_ms:
             self.idle_in_transaction_timeout_ms = 0

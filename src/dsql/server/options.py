@@ -33,6 +33,10 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shutdown-timeout", type=float, default=10.0,
                    help="seconds running statements get to finish at shutdown")
     p.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
+    p.add_argument("--no-fast-path", dest="fast_path", action="store_false",
+                   help="answer primary-key point SELECTs on the general path too, not in C++")
+    p.add_argument("--no-connection-threads", dest="connection_threads", action="store_false",
+                   help="read every socket on the event loop (no thread per connection)")
     p.add_argument("--backend", metavar="MODULE:CALLABLE", default=None,
                    help="serve a different backend: CALLABLE(data_dir) -> Backend")
     p.add_argument("--max-transaction-rows", metavar="N", default=None,

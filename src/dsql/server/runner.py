@@ -156,7 +156,8 @@ def serve_command(args: argparse.Namespace) -> int:
             tls_self_signed=args.tls_self_signed,
             statement_timeout_ms=parse_duration_ms(args.statement_timeout),
             idle_in_transaction_timeout_ms=parse_duration_ms(args.idle_in_transaction_timeout),
-            shutdown_timeout_s=args.shutdown_timeout, loop=args.loop)
+            shutdown_timeout_s=args.shutdown_timeout, loop=args.loop,
+            fast_path=args.fast_path, connection_threads=args.connection_threads)
     except ValueError as e:
         print(f"dsql serve: {e}", file=sys.stderr)
         return 2
