@@ -4,7 +4,7 @@ Goal: the fast lane is invisible to clients: for every message sequence it sends
 bytes the general path sends, it is really used for the statements it supports, and it never
 serves a stale plan (DDL, search_path, DEALLOCATE) or a stale row (a read after an
 acknowledged UPDATE sees it). Method: two in-process servers over one data directory, one with
-the fast lane and one without; a hand-written protocol client sends each step to both and the
+the fast lane (in connection threads, or on the event loop) and one without; a hand-written protocol client sends each step to both and the
 replies must be identical byte for byte; the database's served counter shows the lane ran.
 """
 
@@ -76,14 +76,18 @@ def _types(data: bytes) -> Iterator[bytes]:
         pos += 1 + struct.unpack("!i", data[pos + 1:pos + 5])[0]
 
 
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[ServerThread, ServerThread, EngineBackend]]:
+@pytest.fixture(scope="module", params=["threads", "loop"])
+def servers(request: pytest.FixtureRequest
+            ) -> Iterator[tuple[ServerThread, ServerThread, EngineBackend]]:
+    """The fast lane both ways: inside each connection's thread (the default), and on the
+    event loop (--no-connection-threads)."""
     with tempfile.TemporaryDirectory() as tmp:
         roles = InMemoryRoleStore()
         roles.add("admin", None, superuser=True)
         fast_backend = EngineBackend(Path(tmp) / "data")
         slow_backend = EngineBackend(Path(tmp) / "data")  # the same Database (refcounted)
-        fast = ServerThread(ServerConfig(host="127.0.0.1", port=0, shutdown_timeout_s=2.0),
+        fast = ServerThread(ServerConfig(host="127.0.0.1", port=0, shutdown_timeout_s=2.0,
+                                         connection_threads=request.param == "threads"),
                             fast_backend, roles, None).start()
         slow = ServerThread(ServerConfig(host="127.0.0.1", port=0, shutdown_timeout_s=2.0,
                                          fast_path=False), slow_backend, roles, None).start()
