@@ -4,8 +4,9 @@ Goal: the fast lane is invisible to clients: for every message sequence it sends
 bytes the general path sends, it is really used for the statements it supports, and it never
 serves a stale plan (DDL, search_path, DEALLOCATE) or a stale row (a read after an
 acknowledged UPDATE sees it). Method: two in-process servers over one data directory, one with
-the fast lane (in connection threads, or on the event loop) and one without; a hand-written protocol client sends each step to both and the
-replies must be identical byte for byte; the database's served counter shows the lane ran.
+the fast lane (in connection threads, or on the event loop) and one without; a hand-written
+protocol client sends each step to both and the replies must be identical byte for byte; the
+database's served counter shows the lane ran.
 """
 
 from __future__ import annotations

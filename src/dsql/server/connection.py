@@ -6,9 +6,15 @@ Life of a connection:
    ``loop.start_tls``), CancelRequest, StartupMessage, max_connections admission,
    authentication, then ``Backend.open_session`` in the worker pool and the greeting
    (AuthenticationOk, ParameterStatus..., BackendKeyData, ReadyForQuery).
-2. Ready: ``data_received`` frames messages into a bounded inbox; one job at a time runs in
-   the server's worker pool (workers.py) and feeds them, in order, to the connection's
-   Processor (which calls the Session). COPY FROM STDIN pulls later messages from the inbox.
+2. Ready, thread mode (plain TCP, the default): the loop stops reading the socket and the
+   connection's own thread (``_thread_main``) reads it through the C++ SocketReader, frames
+   the bytes and feeds the messages, in order, to the Processor; the fast lane (fastpath.py)
+   answers point SELECTs inside the reader. The loop reaches the thread through the inbox
+   (control entries: shutdown, idle timeout) and an eventfd that wakes it.
+   Ready, otherwise (TLS, ``connection_threads`` off): ``data_received`` frames messages into
+   a bounded inbox (or the fast lane answers them on the loop); one job at a time runs in the
+   server's worker pool (workers.py) and feeds them, in order, to the connection's Processor
+   (which calls the Session). COPY FROM STDIN pulls later messages from the inbox.
 3. End: Terminate, a fatal error, the client leaving, an idle-in-transaction timeout or server
    shutdown; the session is closed exactly once, on a worker.
 
@@ -16,7 +22,10 @@ Thread-safety contract:
   - ``data_received``, ``connection_lost``, the handshake, ``cancel_statement``,
     ``check_timeouts`` and ``begin_shutdown`` run on the event-loop thread.
   - The Wire methods (``write``, ``next_message``, ``statement_begin`` ...) run on the worker
-    thread that is running this connection's job.
+    thread that is running this connection's job, or on the connection's own thread (thread
+    mode, where that thread is the job for the connection's whole life).
+  - The eventfd is written (``_wake``) and closed (``_release``) on the event-loop thread
+    only, so it is never written after it is closed.
   - ``_lock`` guards the inbox, ``_job_running``, ``_gone`` and ``_session_state``.
 
 Invariants:
