@@ -444,7 +444,7 @@ class Session:
                     if params and any(type(v) in _ADAPT for v in params):
                         ps = tuple(_adapt(v) for v in params)
                     now_ns = time.time_ns()
-                    self._clock.set(max(ts, now_ns), now_ns)
+                    self._clock.set(now_ns, now_ns)
                     n = point_update(self.db, ts, cached.catalog_version, pu, ps, self._limits)
                     return StatementResult(None, [], f"UPDATE {n}", [], {})
             txn = Transaction(self.db, ts, self._limits)
@@ -548,15 +548,15 @@ class Session:
             self.failed = True
 
     def _start_clock(self, txn: Transaction) -> None:
-        """The statement begins: now() is the transaction's start on the wall clock (an
-        autocommit read's snapshot ts is the newest commit's, which can be older than the
-        statement), statement_timestamp() this moment."""
-        self._clock.set(max(txn.start_ts, int(txn.started_wall_ns)), time.time_ns())
+        """The statement begins: now() is the transaction's start on the wall clock, as in
+        PostgreSQL (not its snapshot ts: an autocommit read's is the newest commit's, which can
+        be older than the statement, and commit timestamps can run ahead of the wall clock by
+        the clock's error bound); statement_timestamp() is this moment."""
+        self._clock.set(int(txn.started_wall_ns), time.time_ns())
 
     def _time_ctx(self, txn: Transaction) -> ValueContext:
-        # now(): the transaction's start on the wall clock (an autocommit read's snapshot ts
-        # is the newest commit's, which can be older than the statement)
-        wall_ns = max(txn.start_ts, int(txn.started_wall_ns))
+        # now(): the transaction's start on the wall clock (see _start_clock)
+        wall_ns = int(txn.started_wall_ns)
         ts = _dt.datetime.fromtimestamp(wall_ns // 1_000_000_000, _dt.timezone.utc)
         ts = ts.replace(microsecond=(wall_ns // 1000) % 1_000_000)
         return self._ctx.with_timestamp(ts)
