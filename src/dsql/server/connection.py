@@ -637,11 +637,13 @@ class Connection(asyncio.Protocol):
         self._reader = wire.SocketReader(self._direct.fileno, self._wake_fd)
         try:
             for _ in range(THREAD_ROUNDS_MAX):
-                with self._lock:
-                    msg = None if self._gone else self._pop()
-                    gone = self._gone
-                if gone:
-                    break
+                msg = None
+                if self._inbox or self._gone:  # (the loop wakes us after it appends)
+                    with self._lock:
+                        msg = None if self._gone else self._pop()
+                        gone = self._gone
+                    if gone:
+                        break
                 if msg is None:
                     try:
                         msg = self.frames.next()

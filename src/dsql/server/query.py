@@ -66,6 +66,8 @@ EXTENDED = frozenset((BIND, CLOSE, DESCRIBE, EXECUTE, PARSE, FLUSH))
 # Messages after which the fast lane's registered statements may be stale (Parse redefines,
 # Close drops, a Query may DEALLOCATE or DISCARD ALL).
 _CHANGES_STATEMENTS = frozenset((PARSE, CLOSE, QUERY))
+# Messages that run statements (a SET among them changes the settings the lane depends on).
+_RUNS_STATEMENTS = frozenset((QUERY, EXECUTE))
 
 
 class Wire(Protocol):
@@ -196,7 +198,7 @@ class Processor:
             self._error(exc)
             if mtype in EXTENDED:
                 self.skip_until_sync = True
-        if lane is not None:
+        if lane is not None and mtype in _RUNS_STATEMENTS:
             lane.check_settings()
         return True
 
