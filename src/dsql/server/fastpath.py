@@ -51,6 +51,12 @@ class FastLane:
         self.generation = 0  # bumped whenever the registered statements are dropped
         self._settings = session.settings_generation
         self._rejected: set[str] = set()  # normalized texts found not to qualify
+        self._rejected_epoch = fast.epoch
+
+    def token(self) -> tuple[int, int]:
+        """Changes when registrations are dropped or go stale (a DDL commit): a statement
+        already offered under the current token is not offered again."""
+        return self.generation, self.fast.epoch
 
     # -- forgetting ------------------------------------------------------------------------------
     def statements_changed(self) -> None:
@@ -72,6 +78,10 @@ class FastLane:
         if norm is None:
             return
         text, values, oids = norm
+        epoch = self.fast.epoch
+        if epoch != self._rejected_epoch:  # a DDL commit: a rejected text may qualify now
+            self._rejected.clear()
+            self._rejected_epoch = epoch
         if text in self._rejected:
             return
         plan = self._query_plan(sql, values, oids, columns)

@@ -32,7 +32,7 @@ class Statement:
     prepared: Any | None            # the backend's Prepared; None for an empty query string
     param_oids: list[int]
     columns: Sequence[Column] | None
-    fast_generation: int = -1       # the FastLane generation it was last offered to
+    fast_token: tuple[int, int] = (-1, -1)  # FastLane.token() when last offered to the lane
 
     @property
     def is_empty(self) -> bool:

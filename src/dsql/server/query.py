@@ -453,8 +453,8 @@ class Processor:
             self._apply_changes(result)
             lane = self.lane
             if lane is not None and stmt.name and result.columns is not None \
-                    and stmt.fast_generation != lane.generation:
-                stmt.fast_generation = lane.generation
+                    and stmt.fast_token != (token := lane.token()):
+                stmt.fast_token = token
                 lane.register_statement(stmt.name, stmt.sql, stmt.param_oids, portal.params,
                                         result.columns)
             if result.columns is not None:
