@@ -301,16 +301,18 @@ def test_a_read_after_an_acknowledged_update_sees_it(
 
 def test_after_a_ddl_commit_statements_are_registered_again(
         pair: Pair, servers: tuple[ServerThread, ServerThread, EngineBackend]) -> None:
+    pair.same(query("SELECT name FROM acct WHERE id = 2"))
     _prepare(pair, "again", "SELECT bal FROM acct WHERE id = $1")
     pair.same(bind("", "again", [b"1"]), execute(""), SYNC)
-    pair.same(query("SELECT name FROM acct WHERE id = 2"))
     pair.once("CREATE TABLE unrelated_ddl (id int PRIMARY KEY)")  # every plan goes stale
     before = served(servers)
     for _ in range(4):
         pair.same(bind("", "again", [b"1"]), execute(""), SYNC)
+    # the first ran on the general path and registered anew (the next one may still find that
+    # job finishing), the others were served
+    assert served(servers) - before >= 2
+    before = served(servers)
     for _ in range(4):
         pair.same(query("SELECT name FROM acct WHERE id = 2"))
-    # the first of each ran on the general path and registered anew (the next one may still
-    # find that job finishing), the others were served
-    assert served(servers) - before >= 4
+    assert served(servers) - before >= 2
     pair.once("DROP TABLE unrelated_ddl")
