@@ -435,14 +435,23 @@ class Session:
             if kind == "query" and not plan.locks:
                 ts = self.db.last_commit_ts
             else:
-                ts = self._write_snapshot(kind)
                 pu = cached.point_update if FAST_POINT_UPDATE else None
-                if pu is not None and self.db.catalogs.at(ts).version == cached.catalog_version:
-                    ps = params
-                    if params and any(type(v) in _ADAPT for v in params):
-                        ps = tuple(_adapt(v) for v in params)
-                    n = point_update(self.db, ts, cached.catalog_version, pu, ps, self._limits)
-                    return StatementResult(None, [], f"UPDATE {n}", [], {})
+                if pu is None or kind != "dml":
+                    ts = self._write_snapshot(kind)
+                else:
+                    # the autocommit single-row UPDATE: _write_snapshot("dml") inline
+                    db = self.db
+                    ts = db.last_commit_ts
+                    if time.time_ns() - ts >= RECENT_COMMIT_NS:
+                        ts = db.node.begin()
+                    if db.catalogs.at(ts).version == cached.catalog_version:
+                        ps = params
+                        for v in params:
+                            if type(v) in _ADAPT:
+                                ps = tuple(_adapt(v) for v in params)
+                                break
+                        n = point_update(db, ts, cached.catalog_version, pu, ps, self._limits)
+                        return StatementResult(None, [], "UPDATE 1" if n else "UPDATE 0", [], {})
             txn = Transaction(self.db, ts, self._limits)
         try:
             if txn.catalog.version != cached.catalog_version:

@@ -56,8 +56,10 @@ def point_update(db: Database, start_ts: int, catalog_version: int, parts: tuple
     row = tuple(new)
     writer.check(row)
     value = codec.encode_value(row)
-    limits.check_rows(1)
-    limits.check_bytes(len(key) + len(value))
+    nbytes = len(key) + len(value)
+    if limits.max_rows < 1 or nbytes > limits.max_bytes:  # (the checks, without two calls)
+        limits.check_rows(1)
+        limits.check_bytes(nbytes)
     try:
         commit_ts = node.commit_one(start_ts, key, value, _NONKEY, CATALOG_KEY)
     except CommitConflict:
