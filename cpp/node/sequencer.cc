@@ -26,22 +26,31 @@ void Sequencer::decided_locked(int64_t commit_ts) {
     throw std::logic_error("the adjudicator decided below a promise");
   }
   high_ = commit_ts;
-  const bool fresh = pending_.emplace(commit_ts, next_lsn_()).second;
-  in_flight_.insert(commit_ts);
-  assert(fresh && commit_ts > watermark());
-  (void)fresh;
+  // Above every earlier decision, so appending keeps both sorted (invariant 5).
+  assert(pending_.empty() || pending_.back().first < commit_ts);
+  assert(in_flight_.empty() || in_flight_.back() < commit_ts);
+  pending_.emplace_back(commit_ts, next_lsn_());
+  in_flight_.push_back(commit_ts);
+  assert(commit_ts > watermark());
+}
+
+std::vector<std::pair<int64_t, uint64_t>>::iterator Sequencer::pending_at(int64_t commit_ts) {
+  auto it = std::lower_bound(pending_.begin(), pending_.end(), commit_ts,
+                             [](const auto& p, int64_t ts) { return p.first < ts; });
+  return it != pending_.end() && it->first == commit_ts ? it : pending_.end();
 }
 
 void Sequencer::journaled(int64_t commit_ts, uint64_t lsn) {
   assert(lsn >= 1);
   std::lock_guard<std::mutex> guard(mu_);
-  auto it = pending_.find(commit_ts);
+  auto it = pending_at(commit_ts);
   if (it != pending_.end()) it->second = lsn;
 }
 
 int64_t Sequencer::finish(int64_t commit_ts) {
   std::lock_guard<std::mutex> guard(mu_);
-  in_flight_.erase(commit_ts);
+  auto at = std::lower_bound(in_flight_.begin(), in_flight_.end(), commit_ts);
+  if (at != in_flight_.end() && *at == commit_ts) in_flight_.erase(at);  // bounded: invariant 4
   if (in_flight_.empty() && wanted_ <= high_) {
     // Nothing in flight and no reader waiting beyond the decisions: the watermark reaches the
     // highest decision (what advance_locked computes, without the promise).
@@ -49,7 +58,7 @@ int64_t Sequencer::finish(int64_t commit_ts) {
       watermark_.store(high_, std::memory_order_release);
       pending_.clear();  // every pending commit is <= high_
     }
-    assert(pending_.empty() || pending_.begin()->first > watermark());
+    assert(pending_.empty() || pending_.front().first > watermark());
     return watermark();
   }
   return advance_locked();
@@ -84,7 +93,7 @@ size_t Sequencer::in_flight() const {
 
 int64_t Sequencer::advance_locked() {
   const bool any = !in_flight_.empty();
-  const int64_t oldest = any ? *in_flight_.begin() : 0;
+  const int64_t oldest = any ? in_flight_.front() : 0;
   if (wanted_ > high_ && (!any || oldest > wanted_)) {
     // A reader waits for a timestamp nothing in flight precedes: promise it.
     const int64_t promised = std::min(wanted_, promise_through_(wanted_));
@@ -94,10 +103,12 @@ int64_t Sequencer::advance_locked() {
   const int64_t before = watermark_.load(std::memory_order_relaxed);
   if (target > before) {
     watermark_.store(target, std::memory_order_release);
-    pending_.erase(pending_.begin(), pending_.upper_bound(target));
+    auto end = std::upper_bound(pending_.begin(), pending_.end(), target,
+                                [](int64_t ts, const auto& p) { return ts < p.first; });
+    pending_.erase(pending_.begin(), end);
   }
   assert(watermark() >= before);
-  assert(pending_.empty() || pending_.begin()->first > watermark());
+  assert(pending_.empty() || pending_.front().first > watermark());
   return watermark();
 }
 

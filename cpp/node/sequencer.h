@@ -23,15 +23,15 @@
 //   3. in_flight_ is a subset of pending_'s keys.
 //   4. in_flight_ holds at most one commit per committing thread (each commit is finished by
 //      the thread that decided it), so its size is bounded by the number of committers.
+//   5. pending_ and in_flight_ are sorted by commit ts, without duplicates.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <mutex>
-#include <set>
 #include <utility>
+#include <vector>
 
 namespace dsql::node {
 
@@ -80,14 +80,18 @@ class Sequencer {
 
  private:
   void decided_locked(int64_t commit_ts);
+  // The pending entry of commit_ts, or pending_.end().
+  std::vector<std::pair<int64_t, uint64_t>>::iterator pending_at(int64_t commit_ts);
   int64_t advance_locked();
 
   mutable std::mutex mu_;
   std::atomic<int64_t> watermark_;  // written under mu_, read without it
   int64_t high_;                    // GUARDED_BY(mu_): highest timestamp decided or promised
   int64_t wanted_;                  // GUARDED_BY(mu_): highest timestamp a reader asked for
-  std::map<int64_t, uint64_t> pending_;  // GUARDED_BY(mu_): commit ts > W -> lowest lsn
-  std::set<int64_t> in_flight_;          // GUARDED_BY(mu_)
+  // Both sorted by commit ts: decisions come in increasing ts order, so a decision appends.
+  // Flat vectors keep their capacity, so a commit allocates nothing here in steady state.
+  std::vector<std::pair<int64_t, uint64_t>> pending_;  // GUARDED_BY(mu_): ts > W -> lowest lsn
+  std::vector<int64_t> in_flight_;                     // GUARDED_BY(mu_)
   const NextLsn next_lsn_;
   const PromiseThrough promise_through_;
 };

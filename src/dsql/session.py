@@ -271,7 +271,8 @@ class Session:
     # -- execution ------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[object] = ()) -> StatementResult:
         plans = self._plans
-        key = (sql, *map(type, params)) if params else sql
+        n = len(params)  # the key of _execute, built faster for the commonest single parameter
+        key = (sql, type(params[0])) if n == 1 else (sql, *map(type, params)) if n else sql
         cached = plans.get(key)
         if cached is not None and cached.ctx_gen == self._ctx_gen:
             cached.used = True

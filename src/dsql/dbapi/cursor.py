@@ -62,14 +62,13 @@ class Cursor:
             raise translate(e) from e
         cols = res.columns
         if cols is None:
-            self.description = None
-            self._rows = []
+            self.description = None  # (fetch* refuse to read the rows then)
         else:
             if cols is not self._desc_of:
                 self._desc_of = cols
                 self._desc = [(c.name, c.type_oid, None, None, None, None, None) for c in cols]
             self.description = self._desc
-            self._rows = res.rows
+        self._rows = res.rows
         self._pos = 0
         tag = res.command_tag
         self.statusmessage = tag
