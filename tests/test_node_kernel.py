@@ -165,3 +165,20 @@ def test_concurrent_commit_one_share_the_journal(tmp_path: Path) -> None:
         assert [node.get(f"k{i}".encode(), ts) for i in range(4)] == [b"39"] * 4
         assert node._sequencer.in_flight() == 0
         assert node.journal.stats().appends == 160
+
+
+def test_a_failed_journal_append_is_not_acknowledged(tmp_path: Path) -> None:
+    """The journal fails (here: closed under the node): commit_one raises JournalError, the
+    commit leaves the in-flight set and is never visible; the node stays usable for reads."""
+    from dsql.journal import JournalError
+
+    with Node.open(tmp_path / "db") as node:
+        ts0 = node.commit_one(node.begin(), b"k", b"1", Kind.NONKEY, CATALOG)
+        node.journal.close()
+        with pytest.raises(JournalError):
+            node.commit_one(ts0, b"k", b"2", Kind.NONKEY, CATALOG)
+        with pytest.raises(JournalError):
+            node.commit(ts0, [(b"j", b"2")], [(b"j", Kind.FULL)])
+        assert node._sequencer.in_flight() == 0
+        ts = node.begin()
+        assert node.get(b"k", ts) == b"1" and node.get(b"j", ts) is None

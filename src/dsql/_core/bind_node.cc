@@ -220,9 +220,87 @@ py::object commit_one(CommitPath& path, int64_t start_ts, py::handle key_obj,
   return outcome(r);
 }
 
+// ---- commit_one without pybind11's dispatcher --------------------------------------------------
+// The autocommit single-row UPDATE calls commit_one once per statement; a METH_FASTCALL builtin
+// bound to the CommitPath (through a capsule that shares its ownership) skips the generic
+// dispatcher's argument vectors and overload loop. Errors map as pybind11 maps them.
+
+constexpr const char* kPathCapsule = "dsql.node.CommitPath";
+PyObject* g_apply_failed = nullptr;  // the registered ApplyFailed type (a module attribute)
+
+// The Python error for the exception being handled; returns nullptr (the error indicator).
+PyObject* set_python_error() {
+  try {
+    throw;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const py::builtin_exception& e) {
+    e.set_error();
+  } catch (const ApplyFailed& e) {
+    PyErr_SetString(g_apply_failed, e.what());
+  } catch (const journal::JournalError& e) {
+    const char* name =
+        dynamic_cast<const journal::JournalCorruption*>(&e) ? "JournalCorruption" : "JournalError";
+    py::object type = py::module_::import("dsql._core._kernels").attr("journal").attr(name);
+    PyErr_SetString(type.ptr(), e.what());
+  } catch (const std::invalid_argument& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  assert(PyErr_Occurred());
+  return nullptr;
+}
+
+PyObject* fast_commit_one(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  auto* path = static_cast<std::shared_ptr<CommitPath>*>(PyCapsule_GetPointer(self, kPathCapsule));
+  if (path == nullptr) return nullptr;
+  if (nargs != 5) {
+    PyErr_SetString(PyExc_TypeError,
+                    "commit_one() takes (start_ts, key, value, kind, share_key)");
+    return nullptr;
+  }
+  const long long start_ts = PyLong_AsLongLong(args[0]);
+  if (start_ts == -1 && PyErr_Occurred()) return nullptr;
+  const long kind = PyLong_AsLong(args[3]);
+  if (kind == -1 && PyErr_Occurred()) return nullptr;
+  if (kind < 0 || kind >= adjudicator::kKindCount) {
+    PyErr_Format(PyExc_ValueError, "kind must be 0 (keyshare), 1 (nonkey) or 2 (full), not %ld",
+                 kind);
+    return nullptr;
+  }
+  try {
+    return commit_one(**path, start_ts, args[1], args[2], static_cast<int>(kind), args[4])
+        .release()
+        .ptr();
+  } catch (...) {
+    return set_python_error();
+  }
+}
+
+PyMethodDef g_fast_commit_one_def = {
+    "commit_one", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fast_commit_one)),
+    METH_FASTCALL, "CommitPath.commit_one(start_ts, key, value, kind, share_key), bound."};
+
+py::object bound_commit_one(const std::shared_ptr<CommitPath>& path) {
+  auto* held = new std::shared_ptr<CommitPath>(path);
+  PyObject* capsule = PyCapsule_New(held, kPathCapsule, [](PyObject* c) {
+    delete static_cast<std::shared_ptr<CommitPath>*>(PyCapsule_GetPointer(c, kPathCapsule));
+  });
+  if (capsule == nullptr) {
+    delete held;
+    throw py::error_already_set();
+  }
+  const py::object owner = py::reinterpret_steal<py::object>(capsule);
+  PyObject* fn = PyCFunction_NewEx(&g_fast_commit_one_def, capsule, nullptr);
+  if (fn == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(fn);
+}
+
 void bind(py::module_& m) {
   m.doc() = "The node's commit kernels: the sequencer and the one-call commit path.";
-  py::register_exception<ApplyFailed>(m, "ApplyFailed", PyExc_RuntimeError);
+  g_apply_failed = py::register_exception<ApplyFailed>(m, "ApplyFailed", PyExc_RuntimeError).ptr();
+  Py_INCREF(g_apply_failed);  // held for the life of the process, as the module holds it
   m.attr("NO_COMMIT") = Sequencer::kNoCommit;
 
   py::class_<Sequencer, std::shared_ptr<Sequencer>>(m, "Sequencer", py::dynamic_attr())
@@ -286,7 +364,10 @@ void bind(py::module_& m) {
       .def("commit_one", &commit_one, py::arg("start_ts"), py::arg("key"), py::arg("value"),
            py::arg("kind"), py::arg("share_key"),
            "commit() of the single write (key, value) with claims [(key, kind), (share_key, "
-           "KEYSHARE)], without building lists.");
+           "KEYSHARE)], without building lists.")
+      .def("bound_commit_one", &bound_commit_one,
+           "commit_one as a builtin bound to this path, called without pybind11's dispatcher "
+           "(the autocommit UPDATE's per-statement call).");
 }
 
 }  // namespace

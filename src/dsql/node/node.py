@@ -136,6 +136,8 @@ class Node:
         # One crossing per commit when the adjudicator is in process and single.
         self._commit_path = None if options.adjudicator_splits else _kernels.node.CommitPath(
             core, self._sequencer, kernel_journal, storage._impl)
+        self._commit_one = None if self._commit_path is None else \
+            self._commit_path.bound_commit_one()
         self._checkpoint_lock = threading.Lock()
         self._horizon_lock = threading.Lock()
         self._horizon = datadir.read_horizon()
@@ -314,11 +316,11 @@ class Node:
         key), without building the lists (the autocommit single-row UPDATE's commit)."""
         if self._failed is not None or self._closed:
             self._check_open()
-        path = self._commit_path
-        if path is None:
+        kernel_commit_one = self._commit_one
+        if kernel_commit_one is None:
             return self.commit(start_ts, [(key, value)], [(key, kind), (share_key, _KEYSHARE)])
         try:
-            r = path.commit_one(start_ts, key, value, kind, share_key)
+            r = kernel_commit_one(start_ts, key, value, kind, share_key)
         except _ApplyFailed as e:
             raise self._apply_failed(e) from e
         if type(r) is int and _adj._warned_unsynchronized:
