@@ -41,10 +41,15 @@ def key_converter(b: Bound, col_type: r.SqlType, compiler: Compiler
     f = b.fn
     if src.oid in _INTS and dst.oid in _INTS:
         lo, hi = _INTS[dst.oid]
-
-        def conv_int(p: Sequence[Any]) -> Any:
-            v = f((), p)
-            return v if v is None or lo <= v < hi else NO_MATCH
+        i = b.param
+        if i is not None:  # a plain parameter (b.fn is `p[i]`): read it without the call
+            def conv_int(p: Sequence[Any]) -> Any:
+                v = p[i]
+                return v if v is None or lo <= v < hi else NO_MATCH
+        else:
+            def conv_int(p: Sequence[Any]) -> Any:
+                v = f((), p)
+                return v if v is None or lo <= v < hi else NO_MATCH
         # an integer parameter straight into an integer key column: the server's fast path
         # (dsql.sql.fastplan) does the same conversion in C++
         conv_int.key_param = b.param  # type: ignore[attr-defined]
