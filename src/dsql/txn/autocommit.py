@@ -54,7 +54,8 @@ def point_update(db: Database, start_ts: int, catalog_version: int, parts: tuple
     for pos, f in sets:
         new[pos] = f(old, params)
     row = tuple(new)
-    writer.check(row)
+    if writer.checks_nonkey:  # (the key columns are the stored row's: never NULL)
+        writer.check(row)
     value = codec.encode_value(row)
     nbytes = len(key) + len(value)
     if limits.max_rows < 1 or nbytes > limits.max_bytes:  # (the checks, without two calls)
