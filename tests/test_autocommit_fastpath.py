@@ -49,8 +49,13 @@ def _script(seed: int) -> list[tuple[str, tuple[Any, ...]]]:
     return out
 
 
+CONSTRAINED = "CREATE TABLE t (id int PRIMARY KEY, name text NOT NULL, v int CHECK (v > -100))"
+# no NOT NULL outside the key and no CHECK: the fast path skips the constraint checks
+UNCONSTRAINED = "CREATE TABLE t (id int PRIMARY KEY, name text, v int)"
+
+
 def _run(fast: bool, script: list[tuple[str, tuple[Any, ...]]],
-         monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+         monkeypatch: pytest.MonkeyPatch, ddl: str = CONSTRAINED) -> list[Any]:
     monkeypatch.setattr(session_mod, "FAST_POINT_UPDATE", fast)
     calls = [0]
     real = session_mod.point_update
@@ -62,8 +67,7 @@ def _run(fast: bool, script: list[tuple[str, tuple[Any, ...]]],
     db = Database.open(":memory:")
     try:
         s = Session(db)
-        s.execute("CREATE TABLE t (id int PRIMARY KEY, name text NOT NULL, v int "
-                  "CHECK (v > -100))")
+        s.execute(ddl)
         for i in range(20):
             s.execute("INSERT INTO t VALUES ($1, $2, $3)", (i, f"n{i}", i))
         out: list[Any] = []
@@ -81,9 +85,11 @@ def _run(fast: bool, script: list[tuple[str, tuple[Any, ...]]],
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_fast_path_equals_general_path(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ddl", [CONSTRAINED, UNCONSTRAINED])
+def test_fast_path_equals_general_path(seed: int, ddl: str,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     script = _script(seed)
-    assert _run(True, script, monkeypatch) == _run(False, script, monkeypatch)
+    assert _run(True, script, monkeypatch, ddl) == _run(False, script, monkeypatch, ddl)
 
 
 def test_conflicts_with_open_blocks() -> None:

@@ -182,9 +182,11 @@ def test_heartbeat_advances_the_watermark_while_idle(tmp_path: Path) -> None:
 
 def test_a_durable_commit_that_cannot_be_applied_stops_the_node(tmp_path: Path) -> None:
     """Storage must never fall behind the journal silently: the node fails, reopening
-    recovers the commit from the journal."""
+    recovers the commit from the journal. (The sharded node applies through the Python
+    crossbar, which the test breaks; the one-adjudicator kernel path is in
+    test_node_kernel.py.)"""
     path = tmp_path / "db"
-    node = Node.open(path)
+    node = Node.open(path, SHARDED)
     put(node, {b"a": b"1"})
 
     def broken(commit_ts: int, writes: object) -> None:
@@ -196,5 +198,5 @@ def test_a_durable_commit_that_cannot_be_applied_stops_the_node(tmp_path: Path) 
     with pytest.raises(NodeFailed):
         node.begin()
     node.close()
-    with Node.open(path) as again:
+    with Node.open(path, SHARDED) as again:
         assert dict(again.scan_all(b"", b"", again.begin())) == {b"a": b"1", b"b": b"2"}

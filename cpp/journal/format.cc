@@ -232,6 +232,13 @@ uint32_t record_checksum(uint32_t payload_crc, uint32_t length, int64_t commit_t
   return crc32c::extend(payload_crc, tail, sizeof tail);
 }
 
+void restamp_record(EncodedRecord* rec, int64_t commit_ts) {
+  assert(rec != nullptr && rec->frame.size() >= kRecordHeaderBytes + kPayloadBytesMin);
+  assert(get<uint64_t>(rec->frame.data() + 16) == 0);  // not sealed: no lsn yet
+  rec->commit_ts = commit_ts;
+  put<int64_t>(rec->frame.data() + 8, commit_ts);
+}
+
 void seal_record(EncodedRecord* rec, uint64_t lsn) {
   assert(rec != nullptr && lsn >= 1);
   assert(rec->frame.size() >= kRecordHeaderBytes + kPayloadBytesMin);

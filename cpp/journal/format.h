@@ -91,6 +91,10 @@ struct EncodedRecord {
 // is too long or the payload would exceed payload_bytes_max (<= kPayloadBytesLimit).
 EncodedRecord encode_record(int64_t commit_ts, const WriteView* writes, size_t count,
                             size_t payload_bytes_max);
+// Sets the commit_ts of a record not yet sealed, for a caller that frames the writes before its
+// commit ts is decided (the payload checksum does not cover the commit ts; sealing does).
+// REQUIRES: rec was made by encode_record and not sealed.
+void restamp_record(EncodedRecord* rec, int64_t commit_ts);
 // REQUIRES: lsn >= 1 and rec was made by encode_record.
 void seal_record(EncodedRecord* rec, uint64_t lsn);
 uint32_t record_checksum(uint32_t payload_crc, uint32_t length, int64_t commit_ts, uint64_t lsn);

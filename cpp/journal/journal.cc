@@ -114,11 +114,13 @@ void Journal::open_locked_dir() {
     segments_.push_back(create_segment_file(plan.next_seq, next_lsn_, /*from_spare=*/false,
                                             &active_fd_, &active_file_bytes_, &waited));
     ++stats_.segments_created;
+    active_path_ = segments_.back().path;
   } else {
     // Recovery checked that every byte past the last record is zero (invariant 6).
     const SegmentInfo& active = segments_.back();
     active_fd_ = open_or_throw(active.path, O_RDWR);
     active_file_bytes_ = file_size(active_fd_.get(), active.path);
+    active_path_ = active.path;
     assert(active_file_bytes_ >= active.bytes);
   }
   if (preparer_) preparer_->request();  // the next segment, in the background
@@ -228,8 +230,9 @@ void Journal::lead(std::unique_lock<std::mutex>& lock, Pending* self) {
                      (preparer_ && front_end > active_file_bytes_ && preparer_->ready()));
   const uint64_t base = roll ? kSegmentHeaderBytes : active.bytes;
   const uint64_t roll_seq = active.seq + 1;
-  std::string active_path = active.path;  // segments_ may change while the lock is released
-  std::vector<struct iovec> iov;
+  // On the stack: no allocation per batch (n <= kBatchRecordsLimit, 16 bytes each).
+  struct iovec iov[kBatchRecordsLimit];
+  size_t n = 0;
   size_t batch_bytes = 0;
   for (size_t i = 0; i < queue_.size() && i < options_.batch_records_max; ++i) {
     const std::string& frame = queue_[i]->record.frame;
@@ -238,9 +241,8 @@ void Journal::lead(std::unique_lock<std::mutex>& lock, Pending* self) {
       break;
     }
     batch_bytes += frame.size();
-    iov.push_back(iovec{const_cast<char*>(frame.data()), frame.size()});
+    iov[n++] = iovec{const_cast<char*>(frame.data()), frame.size()};
   }
-  const size_t n = iov.size();
   assert(n >= 1 && n <= kBatchRecordsLimit);
   const uint64_t first_lsn = self->lsn;
   const uint64_t last_lsn = first_lsn + n - 1;
@@ -257,13 +259,13 @@ void Journal::lead(std::unique_lock<std::mutex>& lock, Pending* self) {
         // The old segment was synced with its last batch; closing it needs no sync.
         rolled.push_back(create_segment_file(roll_seq, first_lsn, preparer_ != nullptr,
                                              &active_fd_, &active_file_bytes_, &waited));
-        active_path = rolled[0].path;
+        active_path_ = rolled[0].path;
       }
       // At the logical end (invariant 6: zeros there, or past the end of the file).
-      pwrite_all(active_fd_.get(), iov.data(), static_cast<int>(n), base, active_path);
+      pwrite_all(active_fd_.get(), iov, static_cast<int>(n), base, active_path_);
       active_file_bytes_ = std::max<uint64_t>(active_file_bytes_, base + batch_bytes);
       if (options_.durability == Durability::kFdatasync) {
-        fdatasync_or_throw(active_fd_.get(), active_path);
+        fdatasync_or_throw(active_fd_.get(), active_path_);
       }
     } catch (const std::exception& e) {
       error = e.what();

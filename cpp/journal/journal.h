@@ -212,6 +212,7 @@ class Journal : public std::enable_shared_from_this<Journal> {
 
   // Owned by the leader (invariant 3), or by open/close when no leader can exist.
   UniqueFd active_fd_;
+  std::string active_path_;          // active_fd_'s path (segments_ may move while unlocked)
   uint64_t active_file_bytes_ = 0;  // invariant 7
   // Set at open when preallocating; its methods are thread-safe.
   std::unique_ptr<SegmentPreparer> preparer_;

@@ -272,7 +272,8 @@ class Session:
     # -- execution ------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[object] = ()) -> StatementResult:
         plans = self._plans
-        key = (sql, *map(type, params)) if params else sql
+        n = len(params)  # the key of _execute, built faster for the commonest single parameter
+        key = (sql, type(params[0])) if n == 1 else (sql, *map(type, params)) if n else sql
         cached = plans.get(key)
         if cached is not None and cached.ctx_gen == self._ctx_gen:
             cached.used = True
@@ -285,6 +286,22 @@ class Session:
                 if db.catalogs.at(ts).version == cached.catalog_version:
                     rows = point(params, self._get, ts)
                     return StatementResult(cached.columns, rows, f"SELECT {len(rows)}", [], {})
+            if cached.point_update is not None and self.txn is None:
+                res = self._point_update(cached, params)
+                if res is not None:
+                    return res
+        elif self.txn is None:
+            # a lifted statement whose plan is an autocommit single-row UPDATE (one row, never
+            # checks for cancel or timeout: no statement bracket needed)
+            memo = self._lift_memo.get(key)
+            if memo is not None and memo[0] is not None:
+                lc = plans.get(memo[1])
+                if lc is not None and lc.point_update is not None and \
+                        lc.ctx_gen == self._ctx_gen:
+                    lc.used = True
+                    res = self._point_update(lc, (*params, *memo[0].values))
+                    if res is not None:
+                        return res
         intr = self._intr
         if intr.running:  # a statement run from inside a statement
             return self._execute(sql, params, key, cached)
@@ -437,16 +454,11 @@ class Session:
             if kind == "query" and not plan.locks:
                 ts = self.db.last_commit_ts
             else:
+                if cached.point_update is not None:
+                    res = self._point_update(cached, params)
+                    if res is not None:
+                        return res
                 ts = self._write_snapshot(kind)
-                pu = cached.point_update if FAST_POINT_UPDATE else None
-                if pu is not None and self.db.catalogs.at(ts).version == cached.catalog_version:
-                    ps = params
-                    if params and any(type(v) in _ADAPT for v in params):
-                        ps = tuple(_adapt(v) for v in params)
-                    now_ns = time.time_ns()
-                    self._clock.set(now_ns, now_ns)
-                    n = point_update(self.db, ts, cached.catalog_version, pu, ps, self._limits)
-                    return StatementResult(None, [], f"UPDATE {n}", [], {})
             txn = Transaction(self.db, ts, self._limits)
         try:
             if txn.catalog.version != cached.catalog_version:
@@ -456,6 +468,31 @@ class Session:
         except BaseException:
             self._statement_failed(implicit)
             raise
+
+    def _point_update(self, cached: _Cached, params: Sequence[object]) -> StatementResult | None:
+        """Runs a cached single-row UPDATE outside a transaction block through
+        dsql.txn.autocommit (no Transaction object), at the snapshot _write_snapshot("dml")
+        gives; None when that does not apply now (the general path then runs the statement).
+        REQUIRES: cached.point_update is set and no transaction is open."""
+        pu = cached.point_update
+        assert pu is not None and self.txn is None
+        if not FAST_POINT_UPDATE or self.failed or cached.kind != "dml":
+            return None
+        db = self.db
+        ts = db.last_commit_ts  # _write_snapshot("dml"), inline
+        if time.time_ns() - ts >= RECENT_COMMIT_NS:
+            ts = db.node.begin()
+        if db.catalogs.at(ts).version != cached.catalog_version:
+            return None
+        ps = params
+        for v in params:
+            if type(v) in _ADAPT:
+                ps = tuple(_adapt(v) for v in params)
+                break
+        now_ns = time.time_ns()
+        self._clock.set(now_ns, now_ns)  # now() in SET reads it (the transaction starts now)
+        n = point_update(db, ts, cached.catalog_version, pu, ps, self._limits)
+        return StatementResult(None, [], "UPDATE 1" if n else "UPDATE 0", [], {})
 
     def _bulk(self, st: bulk.Statement, params: Sequence[object]) -> StatementResult:
         if self.in_block and not st.in_block_ok:

@@ -83,8 +83,10 @@ class TableCodec:
         self.key_of = _getter(self.pk_positions)
         self.value_of = _getter(self.value_positions)
         self._prefix = bytes([self.version])
-        # decoding: per layout version, (RowLayout, assemble(key_values + row_values + missing))
-        self._decoders: dict[int, tuple[RowLayout, Callable[[Sequence[Any]], tuple[Any, ...]],
+        # decoding: per layout version, (RowLayout, assemble(key_values + row_values + missing)
+        # or None when key_values + row_values is the row already)
+        self._decoders: dict[int, tuple[RowLayout,
+                                        Callable[[Sequence[Any]], tuple[Any, ...]] | None,
                                         tuple[Any, ...]]] = {}
         nk = 1 if self.hidden_rowid else len(self.pk_positions)
         for v, layout in enumerate(table.layouts):
@@ -105,7 +107,9 @@ class TableCodec:
                 else:
                     idx.append(base + len(missing))
                     missing.append(None if c.missing is None else c.type.input(c.missing))
-            self._decoders[v] = (lay, _getter(idx), tuple(missing))
+            # (a layout that already lists the columns in table order needs no reassembly)
+            same = not missing and idx == list(range(len(idx)))
+            self._decoders[v] = (lay, None if same else _getter(idx), tuple(missing))
         self._conv_in = [_to_store(t) for t in self.types]
         self._conv_out = [(i, f) for i, t in enumerate(self.types)
                           if (f := _from_store(t)) is not None]
@@ -135,8 +139,10 @@ class TableCodec:
 
     def decode(self, key: bytes, value: bytes) -> tuple[Any, ...]:
         lay, assemble, missing = self._decoders[value[0]]
-        src = self.key_layout.decode(key) + lay.decode(value[1:]) + missing
-        row = assemble(src)
+        if assemble is None:  # key columns first, then the values, in table order
+            row = self.key_layout.decode(key) + lay.decode(value[1:])
+        else:
+            row = assemble(self.key_layout.decode(key) + lay.decode(value[1:]) + missing)
         if self._conv_out:
             out = list(row)
             for i, f in self._conv_out:
@@ -152,6 +158,8 @@ class TableCodec:
         if not self._conv_out and all(v[0] == ver for _, v in pairs):
             lay, assemble, missing = self._decoders[ver]
             vals = lay.decode_many([v[1:] for _, v in pairs])
+            if assemble is None:
+                return [k + v for k, v in zip(keys, vals, strict=True)]
             if missing:
                 return [assemble(k + v + missing) for k, v in zip(keys, vals, strict=True)]
             return [assemble(k + v) for k, v in zip(keys, vals, strict=True)]

@@ -13,6 +13,18 @@ if TYPE_CHECKING:
     from dsql.dbapi.connection import Connection
 
 _BEGIN = "BEGIN"
+_ROWCOUNTS_MAX = 1024
+_rowcounts: dict[str, int] = {}  # command tag -> rowcount, for the tags seen most
+
+
+def _rowcount(tag: str) -> int:
+    """The rowcount a command tag reports ("UPDATE 1" -> 1, "BEGIN" -> -1), remembered."""
+    last = tag.rsplit(" ", 1)[-1]
+    rowcount = int(last) if last.isdigit() else -1
+    if len(_rowcounts) >= _ROWCOUNTS_MAX:
+        _rowcounts.clear()
+    _rowcounts[tag] = rowcount
+    return rowcount
 
 
 class Cursor:
@@ -50,19 +62,20 @@ class Cursor:
             raise translate(e) from e
         cols = res.columns
         if cols is None:
-            self.description = None
-            self._rows = []
+            self.description = None  # (fetch* refuse to read the rows then)
         else:
             if cols is not self._desc_of:
                 self._desc_of = cols
                 self._desc = [(c.name, c.type_oid, None, None, None, None, None) for c in cols]
             self.description = self._desc
-            self._rows = res.rows
+        self._rows = res.rows
         self._pos = 0
         tag = res.command_tag
         self.statusmessage = tag
-        last = tag.rsplit(" ", 1)[-1]
-        self.rowcount = int(last) if last.isdigit() else -1
+        rowcount = _rowcounts.get(tag)
+        if rowcount is None:
+            rowcount = _rowcount(tag)
+        self.rowcount = rowcount
         return self
 
     def executemany(self, query: str, seq: Sequence[Any]) -> None:

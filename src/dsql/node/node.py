@@ -21,6 +21,12 @@ below τ. That promise must outlive a crash even when the clock steps back acros
 so before the node promises past its horizon H it durably writes a new H = τ + HORIZON_LEASE_NS
 (one small fsync per lease of progress, not per transaction), and opening observes H.
 
+With one in-process adjudicator (the embedded default) a commit crosses into C++ once: the
+kernel commit path (cpp/node/commit_path.h) decides under the kernel sequencer
+(cpp/node/sequencer.h, whose reference model is dsql.node.sequencer), appends, applies and
+advances the watermark with the GIL released. With sharded adjudicators the same steps run
+from Python (the vote is the sharded adjudicator's), over the same kernel sequencer.
+
 Thread-safety: begin, commit, the reads and checkpoint may be called from any number of
 threads; the adjudicator and sequencer serialise decisions, the journal batches fsyncs.
 """
@@ -37,6 +43,7 @@ from dataclasses import dataclass, field
 
 from dsql import adjudicator as _adj
 from dsql import clock as dclock
+from dsql._core import _kernels
 from dsql.adjudicator import Adjudicator, AdjudicatorConfig, Kind, Result, ShardedAdjudicator
 from dsql.adjudicator import _result as adjudicator_result
 from dsql.errors import DsqlError
@@ -50,7 +57,6 @@ from dsql.node.datadir import (
     fsync_dir,
     write_durably,
 )
-from dsql.node.sequencer import Sequencer
 from dsql.storage.store import CheckpointError, ShardMap
 
 log = logging.getLogger("dsql.node")
@@ -58,6 +64,8 @@ log = logging.getLogger("dsql.node")
 Claim = tuple[bytes, Kind]
 MEMORY = ":memory:"
 HORIZON_LEASE_NS = 1_000_000_000  # how far past a promised snapshot the durable horizon is set
+_KEYSHARE = Kind.KEYSHARE
+_ApplyFailed = _kernels.node.ApplyFailed
 
 
 class NodeClosed(DsqlError):
@@ -110,23 +118,26 @@ class Node:
         self._temporary = temporary
         self._crossbar = Crossbar(storage)
         watermark = storage.watermark
+        kernel_journal = journal._j  # the C++ journal (no wrapper call on the commit path)
+        self._append = kernel_journal.append
         if options.adjudicator_splits:
             sharded = ShardedAdjudicator(list(options.adjudicator_splits), clock,
                                          options.adjudicator)
             self._adjudicator: Adjudicator | ShardedAdjudicator = sharded
             self._adjudicate = sharded.commit
-            self._raw_adjudicate = None
         else:
             single = Adjudicator(clock, options.adjudicator)
             self._adjudicator = single
             self._adjudicate = single.adjudicate
-            self._raw_adjudicate = single.core.adjudicate
         self._adjudicator.promise_through(watermark)
-        kernel_journal = journal._j  # the C++ journal (no wrapper call on the commit path)
-        self._append = kernel_journal.append
-        self._sequencer = Sequencer(watermark=watermark,
-                                    next_lsn=lambda: kernel_journal.durable_lsn + 1,
-                                    promise_through=self._adjudicator.promise_through)
+        core = self._adjudicator.core
+        self._core = core
+        self._sequencer = _kernels.node.Sequencer.for_kernels(watermark, kernel_journal, core)
+        # One crossing per commit when the adjudicator is in process and single.
+        self._commit_path = None if options.adjudicator_splits else _kernels.node.CommitPath(
+            core, self._sequencer, kernel_journal, storage._impl)
+        self._commit_one = None if self._commit_path is None else \
+            self._commit_path.bound_commit_one()
         self._checkpoint_lock = threading.Lock()
         self._horizon_lock = threading.Lock()
         self._horizon = datadir.read_horizon()
@@ -260,25 +271,22 @@ class Node:
         Raises CommitConflict (40001, OC000) and the adjudicator's other errors."""
         if self._failed is not None or self._closed:
             self._check_open()
-        raw_adjudicate = self._raw_adjudicate
-        if raw_adjudicate is not None:
-            # One in-process adjudicator: its kernel call under the sequencer's lock; a Result
-            # (and its error) is built only for a transaction that does not commit.
-            raw = self._sequencer.decide_raw(raw_adjudicate, start_ts, claims)
-            if not _adj._warned_unsynchronized:
-                _adj._note_clock(self._adjudicator.core)  # type: ignore[union-attr]
-            if raw[0] != 0:
-                adjudicator_result(0, raw, claims).raise_if_failed()
-                raise AssertionError("an outcome other than committed raised nothing")
-            commit_ts = raw[1]
-        else:
-            def decide() -> tuple[Result, int | None]:
-                result = self._adjudicate(start_ts, claims)
-                return result, result.commit_ts if result.committed else None
+        path = self._commit_path
+        if path is not None:
+            if type(writes) is not list and type(writes) is not tuple:
+                writes = list(writes)
+            try:
+                r = path.commit(start_ts, writes, claims)
+            except _ApplyFailed as e:
+                raise self._apply_failed(e) from e
+            return self._outcome(r, claims)
+        def decide() -> tuple[Result, int | None]:
+            result = self._adjudicate(start_ts, claims)
+            return result, result.commit_ts if result.committed else None
 
-            result = self._sequencer.decide(decide)
-            result.raise_if_failed()
-            commit_ts = result.commit_ts
+        result = self._sequencer.decide(decide)
+        result.raise_if_failed()
+        commit_ts = result.commit_ts
         assert commit_ts is not None
         try:
             lsn = self._append(commit_ts, writes)
@@ -295,12 +303,43 @@ class Node:
         except BaseException as e:
             # Durable but not in storage: the watermark must never pass it. Stop the node;
             # reopening replays the journal.
-            self._failed = NodeFailed(
-                f"commit at ts {commit_ts} is durable but could not be applied to storage: {e}; "
-                "reopen the database to recover it")
-            raise self._failed from e
+            raise self._apply_failed(
+                f"commit at ts {commit_ts} is durable but could not be applied to storage: "
+                f"{e}") from e
         self.storage.advance_watermark(self._sequencer.finish(commit_ts))
         return commit_ts
+
+    def commit_one(self, start_ts: int, key: bytes, value: bytes, kind: int,
+                   share_key: bytes) -> int:
+        """commit(start_ts, [(key, value)], [(key, kind), (share_key, KEYSHARE)]): one row's
+        post-image, claimed with `kind`, under a KEYSHARE claim on `share_key` (the catalog
+        key), without building the lists (the autocommit single-row UPDATE's commit)."""
+        if self._failed is not None or self._closed:
+            self._check_open()
+        kernel_commit_one = self._commit_one
+        if kernel_commit_one is None:
+            return self.commit(start_ts, [(key, value)], [(key, kind), (share_key, _KEYSHARE)])
+        try:
+            r = kernel_commit_one(start_ts, key, value, kind, share_key)
+        except _ApplyFailed as e:
+            raise self._apply_failed(e) from e
+        if type(r) is int and _adj._warned_unsynchronized:
+            return r
+        return self._outcome(r, [(key, kind), (share_key, _KEYSHARE)])
+
+    def _outcome(self, r: int | tuple, claims: Sequence[Claim]) -> int:
+        """The commit ts of a kernel commit, or the error of an adjudicator result tuple."""
+        if not _adj._warned_unsynchronized:
+            _adj._note_clock(self._core)
+        if type(r) is int:
+            return r
+        adjudicator_result(0, r, claims).raise_if_failed()  # type: ignore[arg-type]
+        raise AssertionError("an outcome other than committed raised nothing")
+
+    def _apply_failed(self, e: BaseException | str) -> NodeFailed:
+        """Stops the node: a durable commit is not in storage (reopening replays it)."""
+        self._failed = NodeFailed(f"{e}; reopen the database to recover it")
+        return self._failed
 
     @property
     def watermark(self) -> int:

@@ -9,6 +9,10 @@ The sequencer also remembers, for every commit above W, the lowest journal lsn i
 have, so that a checkpoint taken as of W knows from which lsn the journal must be replayed
 (records below that lsn all commit at or below W and are inside the checkpoint image).
 
+This is the reference model of the kernel the node runs, cpp/node/sequencer.h
+(dsql._core._kernels.node.Sequencer, the same methods): tests/test_node_kernel.py drives both
+with the same random operations and compares every answer. A change here is a change there.
+
 Thread-safety: all methods may be called from any thread. ``decide()`` runs the caller's
 adjudication under the sequencer's lock, so a decision and a promise never interleave: a
 promise is made only when no commit at or below it is in flight, and every later decision
@@ -60,21 +64,6 @@ class Sequencer:
                 self._pending[commit_ts] = self._next_lsn()
                 self._in_flight.add(commit_ts)
             return result
-
-    def decide_raw(self, adjudicate: Callable[[int, object, int], tuple], start_ts: int,
-                   claims: object) -> tuple:
-        """decide() for the single adjudicator's raw kernel call `adjudicate(start_ts, claims,
-        0)`, whose result tuple starts (outcome, commit_ts) with outcome 0 = committed: the
-        commit path of one in-process adjudicator without a closure or a Result per commit."""
-        with self._lock:
-            raw = adjudicate(start_ts, claims, 0)
-            if raw[0] == 0:
-                commit_ts = raw[1]
-                assert commit_ts > self._high, "the adjudicator decided below a promise"
-                self._high = commit_ts
-                self._pending[commit_ts] = self._next_lsn()
-                self._in_flight.add(commit_ts)
-            return raw
 
     def journaled(self, commit_ts: int, lsn: int) -> None:
         """The commit's record has lsn `lsn` (tightens the replay bound)."""

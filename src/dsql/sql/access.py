@@ -41,13 +41,19 @@ def key_converter(b: Bound, col_type: r.SqlType, compiler: Compiler
     f = b.fn
     if src.oid in _INTS and dst.oid in _INTS:
         lo, hi = _INTS[dst.oid]
-
-        def conv_int(p: Sequence[Any]) -> Any:
-            v = f((), p)
-            return v if v is None or lo <= v < hi else NO_MATCH
+        i = b.param
+        if i is not None:  # a plain parameter (b.fn is `p[i]`): read it without the call
+            def conv_int(p: Sequence[Any]) -> Any:
+                v = p[i]
+                return v if v is None or lo <= v < hi else NO_MATCH
+        else:
+            def conv_int(p: Sequence[Any]) -> Any:
+                v = f((), p)
+                return v if v is None or lo <= v < hi else NO_MATCH
         # an integer parameter straight into an integer key column: the server's fast path
-        # (dsql.sql.fastplan) does the same conversion in C++
+        # (dsql.sql.fastplan) does the same conversion in C++, PointGet fuses it into its key
         conv_int.key_param = b.param  # type: ignore[attr-defined]
+        conv_int.int_range = (lo, hi)  # type: ignore[attr-defined]
         return conv_int
     if src.oid == dst.oid and dst.oid not in (r.BPCHAR.oid,):
         return lambda p: f((), p)
@@ -111,12 +117,27 @@ class FullScan(Access):
             yield from zip([k for k, _ in batch], decode_many(batch), strict=True)
 
 
+def _int_param_key(i: int, lo: int, hi: int, encode: Callable[[tuple[Any, ...]], bytes]
+                   ) -> Callable[[Sequence[Any]], bytes | None]:
+    """PointGet.key for a one-column integer key equal to integer parameter i: key_converter's
+    conv_int and the encoding in one call (None when no row can match)."""
+    def key(params: Sequence[Any]) -> bytes | None:
+        v = params[i]
+        return None if v is None or not lo <= v < hi else encode((v,))
+    return key
+
+
 class PointGet(Access):
     def __init__(self, codec: TableCodec, values: list[Callable[[Sequence[Any]], Any]],
                  exact: bool) -> None:
         super().__init__(codec, "point", exact)
         self.values = values
         self.encode = codec.key_layout.encode
+        if len(values) == 1:
+            i = getattr(values[0], "key_param", None)
+            bounds = getattr(values[0], "int_range", None)
+            if i is not None and bounds is not None:
+                self.key = _int_param_key(i, bounds[0], bounds[1], self.encode)  # type: ignore
 
     def key(self, params: Sequence[Any]) -> bytes | None:
         values = self.values

@@ -65,6 +65,10 @@ class TableWriter:
                        for c in table.checks]
         b.volatile |= comp.volatile
         self.not_null = [i for i, c in enumerate(table.columns) if c.not_null]
+        # whether check() can fail for a row whose key columns are a stored row's and are not
+        # assigned (dsql.txn.autocommit's UPDATE): a stored key column is never NULL
+        pk = set(self.codec.pk_positions)
+        self.checks_nonkey = bool(self.checks) or any(i not in pk for i in self.not_null)
         self.pk_names = [table.columns[i].name for i in self.codec.pk_positions]
         self.outs = [t.output_fn(self.ctx) for t in self.types]
         self.rowid = b.catalog  # placeholder, replaced by the session's database

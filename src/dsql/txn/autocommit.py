@@ -4,10 +4,11 @@
 its general path builds a Transaction, an execution context, a write buffer and an outcome for
 one row. This path does the same work directly: read the row at the snapshot, compute the new
 row, check it, encode it, and commit one write with the same claims the general path makes
-(the row key NONKEY, the catalog key KEYSHARE). The plan decides when it applies
-(dml.plan_update sets `point_update` only for: a primary-key point get, no RETURNING, no
-secondary index, no primary-key column assigned, a table with a primary key); the session uses
-it only for a cached plan whose catalog version is the snapshot's.
+(the row key NONKEY, the catalog key KEYSHARE) through Node.commit_one (one crossing into C++
+for the whole commit). The plan decides when it applies (dml.plan_update sets `point_update`
+only for: a primary-key point get, no RETURNING, no secondary index, no primary-key column
+assigned, a table with a primary key); the session uses it only for a cached plan whose
+catalog version is the snapshot's.
 
 Thread-safety: as the session calling it (one thread per session).
 """
@@ -25,8 +26,7 @@ if TYPE_CHECKING:
     from dsql.engine import Database
     from dsql.txn.limits import Limits
 
-_NONKEY = Kind.NONKEY
-_KEYSHARE = Kind.KEYSHARE
+_NONKEY = int(Kind.NONKEY)
 
 
 def point_update(db: Database, start_ts: int, catalog_version: int, parts: tuple[Any, ...],
@@ -54,13 +54,15 @@ def point_update(db: Database, start_ts: int, catalog_version: int, parts: tuple
     for pos, f in sets:
         new[pos] = f(old, params)
     row = tuple(new)
-    writer.check(row)
+    if writer.checks_nonkey:  # (the key columns are the stored row's: never NULL)
+        writer.check(row)
     value = codec.encode_value(row)
-    limits.check_rows(1)
-    limits.check_bytes(len(key) + len(value))
+    nbytes = len(key) + len(value)
+    if limits.max_rows < 1 or nbytes > limits.max_bytes:  # (the checks, without two calls)
+        limits.check_rows(1)
+        limits.check_bytes(nbytes)
     try:
-        commit_ts = node.commit(start_ts, [(key, value)],
-                                [(key, _NONKEY), (CATALOG_KEY, _KEYSHARE)])
+        commit_ts = node.commit_one(start_ts, key, value, _NONKEY, CATALOG_KEY)
     except CommitConflict:
         if db.catalogs.latest.version != catalog_version:
             raise SchemaConflict() from None
