@@ -165,6 +165,14 @@ def test_time_functions_are_cached_and_read_each_transactions_time(
         ats = s.execute("SELECT at FROM h WHERE id >= 10").rows
         assert ats == [(first[0],), (first[0],)]
         assert s.execute("SELECT now() > $1", (first[0],)).rows == [(True,)]
+        # the autocommit single-row UPDATE path (dsql.txn.autocommit) reads the clock too
+        import datetime as dt
+        for _ in range(3):
+            time.sleep(0.002)
+            before_update = dt.datetime.now(dt.timezone.utc)
+            s.execute("UPDATE h SET at = now() WHERE id = $1", (1,))
+            at = s.execute("SELECT at FROM h WHERE id = 1").rows[0][0]
+            assert at >= before_update  # not the clock of the statement before
         # a constant folded from the time ('now'::timestamptz) is still bound per execution
         before = binds[0]
         s.execute("SELECT 'now'::timestamptz")
