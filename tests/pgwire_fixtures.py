@@ -61,8 +61,10 @@ def running_server(backend: PgwireTestBackend | None = None, ssl_context: Any = 
         thread.stop()
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Running]:
-    """A trust-auth server shared by a test module."""
-    with running_server(shutdown_timeout_s=2.0) as srv:
+@pytest.fixture(scope="module", params=["threads", "workers"])
+def server(request: pytest.FixtureRequest) -> Iterator[Running]:
+    """A trust-auth server shared by a test module, in both connection models: a thread per
+    connection (the default) and the event loop handing messages to a worker pool."""
+    with running_server(shutdown_timeout_s=2.0,
+                        connection_threads=request.param == "threads") as srv:
         yield srv
