@@ -72,8 +72,15 @@ class FastLane:
             self.generation += 1
 
     # -- registration ----------------------------------------------------------------------------
+    def idle(self) -> bool:
+        """Outside a transaction block: only then does a statement show what it would be in
+        the lane (inside one, nothing is registered and nothing is rejected)."""
+        return bool(self.session.transaction_status == "I")
+
     def register_query(self, sql: str, columns: Sequence[Column]) -> None:
         """After `sql` (a simple Query) ran on the general path with result `columns`."""
+        if not self.idle():
+            return
         norm = wire.normalize(sql)
         if norm is None:
             return

@@ -453,7 +453,7 @@ class Processor:
             self._apply_changes(result)
             lane = self.lane
             if lane is not None and stmt.name and result.columns is not None \
-                    and stmt.fast_token != (token := lane.token()):
+                    and stmt.fast_token != (token := lane.token()) and lane.idle():
                 stmt.fast_token = token
                 lane.register_statement(stmt.name, stmt.sql, stmt.param_oids, portal.params,
                                         result.columns)
