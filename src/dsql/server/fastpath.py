@@ -18,6 +18,11 @@ encode the replies and send them. The lane connects the two:
   statements (Close, DEALLOCATE and DISCARD change them); a settings change (SET, RESET) drops
   everything (search_path decides which table a name means); the kernel ignores every plan
   built before a DDL commit (its catalog epoch).
+- Why a registered plan is never stale: registration reads the epoch first, then
+  Session.cached_point checks that no DDL is in flight and that the plan was bound against
+  the newest catalog; a DDL counts itself in flight before it bumps the epoch
+  (CatalogCache.ddl_started). So a plan is registered under an epoch only if it was built from
+  the catalog that epoch stands for.
 
 Thread-safety: registration and forgetting run on the connection's worker, answering on the
 event loop; the connection guarantees they never overlap (answering only while no job runs).
@@ -104,7 +109,7 @@ class FastLane:
         statements = utility.split_statements(sql)
         if len(statements) != 1 or not values:
             return None
-        epoch = self.fast.epoch  # before the catalog checks in cached_point (fastplan's doc)
+        epoch = self.fast.epoch  # read before cached_point's checks (see above)
         found = self.session.cached_point(statements[0], ())
         if found is None:
             return None
@@ -119,7 +124,7 @@ class FastLane:
         """After the named prepared statement `name` ran on the general path with `params`."""
         if not name or not param_oids or any(o not in INT_OIDS for o in param_oids):
             return
-        epoch = self.fast.epoch
+        epoch = self.fast.epoch  # read before cached_point's checks (see above)
         found = self.session.cached_point(sql, params)
         if found is None or found[1] is not None:
             return
