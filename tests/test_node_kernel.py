@@ -22,23 +22,10 @@ from dsql._core import _kernels
 from dsql.adjudicator import CommitConflict, Kind
 from dsql.node.node import Node, NodeFailed
 from dsql.node.sequencer import Sequencer
+from test_sequencer import FakeAdjudicator  # the reference model's test adjudicator
 
 KernelSequencer = _kernels.node.Sequencer
 CATALOG = b"\x00catalog"
-
-
-class FakeAdjudicator:
-    def __init__(self) -> None:
-        self.last = 100
-        self.promise = 100
-
-    def decide(self) -> int:
-        self.last = max(self.last, self.promise) + 1
-        return self.last
-
-    def promise_through(self, ts: int) -> int:
-        self.promise = max(self.promise, ts)
-        return self.promise
 
 
 @settings(max_examples=120, deadline=None)

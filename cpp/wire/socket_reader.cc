@@ -23,8 +23,9 @@ int64_t now_ms() {
       .count();
 }
 
-// Sends what the socket takes now; returns the count.
-size_t send_now(int fd, const std::string& data) {
+}  // namespace
+
+size_t send_now(int fd, std::string_view data) {
   size_t sent = 0;
   for (int i = 0; i < kMaxPolls && sent < data.size(); ++i) {
     const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -38,6 +39,8 @@ size_t send_now(int fd, const std::string& data) {
   }
   return sent;
 }
+
+namespace {
 
 void drain(int fd) {
   char sink[64];

@@ -22,10 +22,16 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "wire/point_query.h"
 
 namespace dsql::wire {
+
+// Sends what the socket takes now, never blocking (MSG_DONTWAIT); returns how many bytes went
+// out. Stops at EAGAIN or an error: the caller's blocking writer sends the rest (and reports
+// the error).
+size_t send_now(int fd, std::string_view data);
 
 class SocketReader {
  public:

@@ -6,9 +6,7 @@
 // with MSG_DONTWAIT, so it is shorter than a release and re-acquire would be.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-#include <sys/socket.h>
 
-#include <cerrno>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -28,23 +26,6 @@ storage::TypeId type_of(const std::string& name) {
   const auto t = storage::type_from_name(name);
   if (!t) throw py::value_error("unknown codec type " + name);
   return *t;
-}
-
-// Sends what it can without blocking; returns how many bytes went out.
-size_t send_some(int fd, const std::string& data) {
-  size_t sent = 0;
-  for (int tries = 0; sent < data.size() && tries < 64; ++tries) {
-    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent,
-                             MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      break;  // EAGAIN or an error: the caller's blocking writer takes the rest (and reports)
-    }
-  }
-  return sent;
 }
 
 using FieldTuple = std::tuple<std::string, uint32_t, int16_t, uint32_t, int16_t, int32_t>;
@@ -118,7 +99,7 @@ void bind(py::module_& m) {
         if (PyBytes_AsStringAndSize(data.ptr(), &p, &n) != 0) throw py::error_already_set();
         std::string out;
         if (!c.serve(std::string_view(p, static_cast<size_t>(n)), &out)) return py::none();
-        const size_t sent = send_some(fd, out);
+        const size_t sent = send_now(fd, out);
         return py::bytes(out.data() + sent, out.size() - sent);
       }, py::arg("data"), py::arg("fd"),
       "Answers `data` and sends the replies on fd without blocking: None when refused (nothing "
