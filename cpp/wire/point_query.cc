@@ -14,11 +14,13 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <stdexcept>
 #include <utility>
 #include <variant>
 
+#include "journal/errors.h"
 #include "storage/codec_bytes.h"
 
 namespace dsql::wire {
@@ -204,17 +206,80 @@ bool expand_formats(const std::vector<int16_t>& given, size_t n, std::vector<int
   return true;
 }
 
-void append_command_complete(size_t rows, std::string* out) {
+void append_tag(std::string_view tag, std::string* out) {
   const size_t at = begin_message(out, 'C');
-  out->append(rows == 0 ? "SELECT 0" : "SELECT 1");
+  out->append(tag);
   out->push_back('\0');
   end_message(out, at);
 }
 
-void append_ready(std::string* out) {
+void append_command_complete(size_t rows, std::string* out) {
+  append_tag(rows == 0 ? "SELECT 0" : "SELECT 1", out);
+}
+
+// ReadyForQuery: 'I' idle, 'T' in a (lane) transaction block.
+void append_ready(std::string* out, char status = 'I') {
   out->push_back('Z');
   put_i32(out, 5);
-  out->push_back('I');
+  out->push_back(status);
+}
+
+void append_no_data(std::string* out) { out->append("n\0\0\0\4", 5); }
+
+// Whether only Flush messages and one empty Sync follow `pos` in `in`, up to its end: the
+// group being executed is the buffer's last, so a refusal can never come after its effects.
+bool only_sync_follows(std::string_view in, size_t pos) {
+  bool synced = false;
+  for (size_t n = 0; pos < in.size() && n < kMaxMessages; ++n) {
+    if (in.size() - pos < 5) return false;
+    const uint32_t len =
+        storage::bytes::load_be32(reinterpret_cast<const uint8_t*>(in.data() + pos + 1));
+    const char type = in[pos];
+    if (len != 4 || (type != kFlush && type != kSync) || (type == kSync && synced)) return false;
+    synced = synced || type == kSync;
+    pos += 5;
+  }
+  return synced && pos == in.size();
+}
+
+const char* kind_label(adjudicator::Kind k) {
+  switch (k) {
+    case adjudicator::Kind::kKeyShare: return "keyshare";
+    case adjudicator::Kind::kNonKey: return "nonkey";
+    case adjudicator::Kind::kFull: return "full";
+  }
+  return "?";
+}
+
+// The ErrorResponse the general path sends for a write-write conflict at COMMIT
+// (dsql.adjudicator.Result.raise_if_failed, dsql.server.messages.error_fields).
+void append_conflict_error(std::string_view key, const adjudicator::TxnResult& r,
+                           std::string* out) {
+  const size_t at = begin_message(out, 'E');
+  auto field = [out](char code, std::string_view text) {
+    out->push_back(code);
+    out->append(text);
+    out->push_back('\0');
+  };
+  field('S', "ERROR");
+  field('V', "ERROR");
+  field('C', "40001");
+  field('M', "change conflicts with another transaction (OC000)");
+  std::string detail = kind_label(r.mine);
+  detail.append(" write on key ");
+  append_bytes_repr(key, &detail);
+  detail.append(r.pending ? " conflicts with a pending " : " conflicts with a committed ");
+  detail.append(kind_label(r.theirs));
+  detail.append(" write");
+  field('D', detail);
+  out->push_back('\0');
+  end_message(out, at);
+}
+
+int64_t clock_ns(clockid_t id) {
+  timespec t{};
+  clock_gettime(id, &t);
+  return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
 }
 
 }  // namespace
@@ -302,6 +367,34 @@ bool normalize(std::string_view sql, Normalized* out) {
   return i == sql.size();
 }
 
+void append_bytes_repr(std::string_view b, std::string* out) {
+  const bool single = b.find('\'') == std::string_view::npos || b.find('"') != std::string_view::npos;
+  const char quote = single ? '\'' : '"';
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('b');
+  out->push_back(quote);
+  for (const char ch : b) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (ch == quote || ch == '\\') {
+      out->push_back('\\');
+      out->push_back(ch);
+    } else if (ch == '\t') {
+      out->append("\\t");
+    } else if (ch == '\n') {
+      out->append("\\n");
+    } else if (ch == '\r') {
+      out->append("\\r");
+    } else if (c < 0x20 || c >= 0x7f) {
+      out->append("\\x");
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xf]);
+    } else {
+      out->push_back(ch);
+    }
+  }
+  out->push_back(quote);
+}
+
 void append_row_description(const PointPlan& plan, const std::vector<int16_t>& formats,
                             std::string* out) {
   assert(formats.size() == plan.fields.size());
@@ -339,13 +432,59 @@ void FastConn::add_statement(const std::string& name, std::shared_ptr<const Poin
   if (param_oids.size() != plan->nparams) {
     throw std::invalid_argument("one parameter type per statement parameter");
   }
-  for (const uint32_t oid : param_oids) {
+  Statement st;
+  st.plan = std::move(plan);
+  st.param_oids = std::move(param_oids);
+  put_statement(name, std::move(st));
+}
+
+void FastConn::add_begin(const std::string& name, const LaneLimits& limits) {
+  Statement st;
+  st.kind = Kind::kBegin;
+  st.limits = limits;
+  put_statement(name, std::move(st));
+}
+
+void FastConn::add_commit(const std::string& name) {
+  Statement st;
+  st.kind = Kind::kCommit;
+  put_statement(name, std::move(st));
+}
+
+void FastConn::add_update(const std::string& name, std::shared_ptr<const UpdatePlan> plan,
+                          std::vector<uint32_t> param_oids) {
+  assert(plan != nullptr);
+  if (param_oids.size() != plan->nparams) {
+    throw std::invalid_argument("one parameter type per statement parameter");
+  }
+  Statement st;
+  st.kind = Kind::kUpdate;
+  st.update = std::move(plan);
+  st.param_oids = std::move(param_oids);
+  put_statement(name, std::move(st));
+}
+
+void FastConn::add_insert(const std::string& name, std::shared_ptr<const InsertPlan> plan,
+                          std::vector<uint32_t> param_oids) {
+  assert(plan != nullptr);
+  if (param_oids.size() != plan->nparams) {
+    throw std::invalid_argument("one parameter type per statement parameter");
+  }
+  Statement st;
+  st.kind = Kind::kInsert;
+  st.insert = std::move(plan);
+  st.param_oids = std::move(param_oids);
+  put_statement(name, std::move(st));
+}
+
+void FastConn::put_statement(const std::string& name, Statement st) {
+  for (const uint32_t oid : st.param_oids) {
     if (oid != kOidInt2 && oid != kOidInt4 && oid != kOidInt8) {
       throw std::invalid_argument("statement parameters must be int2, int4 or int8");
     }
   }
   if (statements_.size() >= kMaxEntries) statements_.clear();
-  statements_[name] = Statement{std::move(plan), std::move(param_oids)};
+  statements_[name] = std::move(st);
   assert(statements_.size() <= kMaxEntries);
 }
 
@@ -357,6 +496,7 @@ bool FastConn::run(const PointPlan& plan, const std::vector<Param>& params,
   const storage::ShardMap& store = fast_->store();
   const int64_t ts = store.watermark();
   if (fast_->epoch() != plan.epoch) return false;
+  const bool in_txn = txn_.open();
   std::vector<Datum> key_values;
   key_values.reserve(plan.key_params.size());
   bool match = true;
@@ -373,9 +513,16 @@ bool FastConn::run(const PointPlan& plan, const std::vector<Param>& params,
   std::vector<Datum> row;
   if (match) {
     const std::string key = plan.key.encode(key_values);
-    const storage::PointRead got = store.read_into(key, ts, &value);
-    if (got == storage::PointRead::kNotReadable) return false;
-    match = got == storage::PointRead::kFound;
+    if (in_txn) {  // the snapshot, merged with the transaction's own writes
+      TxnKernels* k = fast_->txn();
+      if (k == nullptr || txn_.read(k->store(), key, &value, &match) != LaneStatus::kDone) {
+        return false;
+      }
+    } else {
+      const storage::PointRead got = store.read_into(key, ts, &value);
+      if (got == storage::PointRead::kNotReadable) return false;
+      match = got == storage::PointRead::kFound;
+    }
     if (match) {
       if (value.empty() || static_cast<uint8_t>(value[0]) != plan.row_version) return false;
       try {
@@ -401,6 +548,87 @@ bool FastConn::run(const PointPlan& plan, const std::vector<Param>& params,
     end_message(out, at);
   }
   append_command_complete(match ? 1 : 0, out);
+  return true;
+}
+
+bool FastConn::run_lane(const Statement& st, const std::vector<Param>& params, bool describe,
+                        std::string* out) {
+  assert(st.kind != Kind::kSelect);
+  TxnKernels* k = fast_->txn();
+  if (k == nullptr) return false;
+  const size_t out_size = out->size();
+  const int64_t mono_ns = clock_ns(CLOCK_MONOTONIC);
+  std::string tag;
+  switch (st.kind) {
+    case Kind::kBegin: {
+      if (txn_.open()) return false;  // the general path warns (25001)
+      const int64_t ts = k->begin();
+      if (ts == 0) return false;
+      txn_.open_at(ts, clock_ns(CLOCK_REALTIME), mono_ns, fast_->epoch(), st.limits);
+      failure_ = CommitFailure{};
+      tag = "BEGIN";
+      break;
+    }
+    case Kind::kUpdate: {
+      if (!txn_.open() || st.update->epoch != fast_->epoch()) return false;
+      int n = 0;
+      if (txn_.update(k->store(), *st.update, params, mono_ns, &n) != LaneStatus::kDone) {
+        return false;
+      }
+      tag = n == 0 ? "UPDATE 0" : "UPDATE 1";
+      break;
+    }
+    case Kind::kInsert: {
+      if (!txn_.open() || st.insert->epoch != fast_->epoch()) return false;
+      if (txn_.insert(*k, *st.insert, params, mono_ns) != LaneStatus::kDone) return false;
+      tag = "INSERT 0 1";
+      break;
+    }
+    case Kind::kCommit: {
+      // After a DDL the general path commits (it tells a schema conflict from a write one).
+      if (!txn_.open() || txn_.epoch() != fast_->epoch()) return false;
+      adjudicator::TxnResult r;
+      LaneStatus done = LaneStatus::kRefused;
+      try {
+        done = txn_.commit(*k, mono_ns, &r);
+      } catch (const node::ApplyFailed& e) {
+        failure_ = CommitFailure{true, r, e.what(), "ApplyFailed"};
+        return false;
+      } catch (const journal::JournalError& e) {
+        failure_ = CommitFailure{true, r, e.what(), "JournalError"};
+        return false;
+      } catch (const std::exception& e) {
+        failure_ = CommitFailure{true, r, e.what(), "Error"};
+        return false;
+      }
+      if (done != LaneStatus::kDone && r.outcome == adjudicator::Outcome::kConflict &&
+          txn_.epoch() == fast_->epoch()) {
+        // A write-write conflict, and no DDL began or ended since BEGIN (so not a schema
+        // conflict): answered here, the transaction ends.
+        const size_t nclaims = txn_.order().size() + 1;
+        assert(r.key_index < nclaims);
+        const std::string_view key = r.key_index + 1 < nclaims
+            ? std::string_view(txn_.order()[r.key_index]) : std::string_view(k->share_key());
+        if (describe) append_no_data(out);
+        append_conflict_error(key, r, out);
+        txn_.close();
+        return true;
+      }
+      if (done != LaneStatus::kDone) {
+        // Refused before deciding (too old) or by the adjudicator otherwise (r says why).
+        failure_ = CommitFailure{txn_.open() && r.outcome != adjudicator::Outcome::kCommitted,
+                                 r, {}, {}};
+        return false;
+      }
+      tag = "COMMIT";
+      break;
+    }
+    case Kind::kSelect:
+      return false;
+  }
+  assert(out->size() == out_size);
+  if (describe) append_no_data(out);
+  append_tag(tag, out);
   return true;
 }
 
@@ -435,6 +663,7 @@ bool FastConn::serve(std::string_view in, std::string* out) {
     }
     if (type == kQuery) {
       std::string_view sql;
+      if (txn_.open()) return refuse();  // a lane transaction: the general path takes it over
       if (bound != nullptr || !body.cstring(&sql) || !body.done()) return refuse();
       if (!normalize(sql, &norm)) return refuse();
       const auto it = queries_.find(norm.text);
@@ -488,7 +717,8 @@ bool FastConn::serve(std::string_view in, std::string* out) {
       for (auto& f : rfmt) {
         if (!body.int16(&f)) return refuse();
       }
-      if (!body.done() || !expand_formats(rfmt, st.plan->outputs.size(), &formats)) {
+      const size_t noutputs = st.kind == Kind::kSelect ? st.plan->outputs.size() : 0;
+      if (!body.done() || !expand_formats(rfmt, noutputs, &formats)) {
         return refuse();
       }
       out->append("2\0\0\0\4", 5);  // BindComplete
@@ -513,13 +743,19 @@ bool FastConn::serve(std::string_view in, std::string* out) {
           !body.int32(&max_rows) || max_rows != 0 || !body.done()) {
         return refuse();
       }
-      if (!run(*bound->plan, params, formats, described, out)) return refuse();
+      if (bound->kind == Kind::kSelect) {
+        if (!run(*bound->plan, params, formats, described, out)) return refuse();
+      } else {
+        // A statement with effects runs only as the buffer's one group (invariant 1).
+        if (groups != 0 || !only_sync_follows(in, pos)) return refuse();
+        if (!run_lane(*bound, params, described, out)) return refuse();
+      }
       executed = true;
       continue;
     }
     if (type == kSync) {
       if (bound == nullptr || !executed || !body.done()) return refuse();
-      append_ready(out);
+      append_ready(out, txn_.open() ? 'T' : 'I');
       bound = nullptr;
       ++groups;
       continue;

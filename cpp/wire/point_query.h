@@ -51,9 +51,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "adjudicator/messages.h"
 #include "storage/key_codec.h"
 #include "storage/row_codec.h"
 #include "storage/shard_map.h"
+#include "wire/txn_lane.h"
 
 namespace dsql::wire {
 
@@ -113,8 +115,13 @@ class FastPath {
   // Message groups answered by every FastConn over this FastPath.
   uint64_t served() const noexcept { return served_.load(std::memory_order_relaxed); }
   void count_served(uint64_t n) noexcept { served_.fetch_add(n, std::memory_order_relaxed); }
+  // The transaction lane's kernels (txn_lane.h); without them only point SELECTs are served.
+  // REQUIRES: called once, before any FastConn uses this FastPath.
+  void attach_txn(std::shared_ptr<TxnKernels> txn) { txn_ = std::move(txn); }
+  TxnKernels* txn() const noexcept { return txn_.get(); }
 
  private:
+  std::shared_ptr<TxnKernels> txn_;
   std::shared_ptr<const storage::ShardMap> store_;
   std::atomic<uint64_t> epoch_{1};
   std::atomic<uint64_t> served_{0};
@@ -143,6 +150,13 @@ class FastConn {
   // REQUIRES: param_oids.size() == plan->nparams.
   void add_statement(const std::string& name, std::shared_ptr<const PointPlan> plan,
                      std::vector<uint32_t> param_oids);
+  // Transaction-lane statements (txn_lane.h); param_oids as for add_statement.
+  void add_begin(const std::string& name, const LaneLimits& limits);
+  void add_commit(const std::string& name);
+  void add_update(const std::string& name, std::shared_ptr<const UpdatePlan> plan,
+                  std::vector<uint32_t> param_oids);
+  void add_insert(const std::string& name, std::shared_ptr<const InsertPlan> plan,
+                  std::vector<uint32_t> param_oids);
   void clear_statements() { statements_.clear(); }
   void clear() {
     statements_.clear();
@@ -161,28 +175,58 @@ class FastConn {
   };
   const Stats& stats() const { return stats_; }
 
+  // The lane's open transaction, if any. Whenever serve() refuses while it is open, the caller
+  // must take it over (handover) before the general path handles the refused messages.
+  const LaneTxn& txn() const noexcept { return txn_; }
+  // Why the last COMMIT was refused: the adjudicator's result, or the error the commit path
+  // threw (then `commit_error` is non-empty and `commit_error_kind` names its class).
+  struct CommitFailure {
+    bool failed = false;
+    adjudicator::TxnResult result;
+    std::string commit_error;
+    std::string commit_error_kind;  // "ApplyFailed", "JournalError" or "Error"
+  };
+  const CommitFailure& commit_failure() const noexcept { return failure_; }
+  // Forgets the open transaction and its commit failure (the caller has taken them over).
+  void release_txn() noexcept {
+    txn_.close();
+    failure_ = CommitFailure{};
+  }
+
  private:
+  enum class Kind : uint8_t { kSelect, kBegin, kCommit, kUpdate, kInsert };
   struct Statement {
-    std::shared_ptr<const PointPlan> plan;
+    Kind kind = Kind::kSelect;
+    std::shared_ptr<const PointPlan> plan;     // kSelect
+    std::shared_ptr<const UpdatePlan> update;  // kUpdate
+    std::shared_ptr<const InsertPlan> insert;  // kInsert
+    LaneLimits limits;                         // kBegin
     std::vector<uint32_t> param_oids;
   };
-  struct Param {
-    bool null = false;
-    int64_t value = 0;
-  };
+  using Param = LaneParam;
 
+  void put_statement(const std::string& name, Statement st);
   bool run(const PointPlan& plan, const std::vector<Param>& params,
            const std::vector<int16_t>& formats, bool describe, std::string* out) const;
+  // Executes a transaction-lane statement; false when refused (nothing changed, out as given).
+  bool run_lane(const Statement& st, const std::vector<Param>& params, bool describe,
+                std::string* out);
 
   std::shared_ptr<FastPath> fast_;
   std::unordered_map<std::string, std::shared_ptr<const PointPlan>> queries_;
   std::unordered_map<std::string, Statement> statements_;
   Stats stats_;
+  LaneTxn txn_;
+  CommitFailure failure_;
 };
 
 // The RowDescription message for plan's fields under result formats (0 text, 1 binary),
 // one per field. Exposed for tests.
 void append_row_description(const PointPlan& plan, const std::vector<int16_t>& formats,
                             std::string* out);
+
+// Python's repr() of a bytes object, appended: the general path's conflict DETAIL shows keys
+// so, and the lane's conflict reply must be the same bytes. Exposed for tests.
+void append_bytes_repr(std::string_view b, std::string* out);
 
 }  // namespace dsql::wire

@@ -14,17 +14,19 @@ import itertools
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dsql.adjudicator import AdjudicatorConfig
-from dsql.catalog.store import CatalogCache
+from dsql.catalog.store import CATALOG_KEY, CatalogCache
 from dsql.node.node import MEMORY, Node, NodeOptions
 from dsql.txn.limits import Limits, NodeCapacity
 
 _open_lock = threading.Lock()
 _open: dict[str, Database] = {}
 PLAN_CACHE_MAX = 2048
+ROWID_HANDOVER_GAP = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,11 @@ class Database:
         self.catalogs = CatalogCache(node.get, ts)
         # the newest acknowledged commit: a snapshot at it sees every acknowledged commit, and
         # costs no call into the node (read-only autocommit statements read at it)
-        self.last_commit_ts = ts
+        self._last_commit_ts = ts
+        self._lane: Any = None  # the server's transaction lane (fast_path()), which commits too
         self._commit_lock = threading.Lock()
         # hidden row ids: unique within this process, and above any earlier process's
-        self._rowids = itertools.count(time.time_ns() >> 4)
+        self.next_rowid: Callable[[], int] = itertools.count(time.time_ns() >> 4).__next__
         self.plans: dict[Any, Any] = {}
         self._fast: Any = None
         self._refs = 1
@@ -82,12 +85,23 @@ class Database:
             _open[key] = db
             return db
 
+    @property
+    def last_commit_ts(self) -> int:
+        """The newest acknowledged commit: Python's and the server's transaction lane's."""
+        ts = self._last_commit_ts
+        lane = self._lane
+        if lane is not None:
+            other = lane.last_commit
+            if other > ts:
+                return int(other)
+        return ts
+
     def note_commit(self, commit_ts: int) -> None:
         lock = self._commit_lock  # (acquire/release: half the cost of `with` on this hot path)
         lock.acquire()
         try:
-            if commit_ts > self.last_commit_ts:
-                self.last_commit_ts = commit_ts
+            if commit_ts > self._last_commit_ts:
+                self._last_commit_ts = commit_ts
         finally:
             lock.release()
 
@@ -97,12 +111,18 @@ class Database:
         with self._commit_lock:
             if self._fast is None:
                 from dsql._core._kernels import wire
-                self._fast = wire.FastPath(self.node.storage._impl)
-                self.catalogs.on_ddl(self._fast.bump_epoch)
+                fast = wire.FastPath(self.node.storage._impl)
+                self.catalogs.on_ddl(fast.bump_epoch)
+                # Hidden row ids move to the lane's counter, past a gap that covers any id a
+                # racing thread still takes from the old one.
+                lane = self.node.lane_kernels(self.next_rowid() + ROWID_HANDOVER_GAP,
+                                              CATALOG_KEY)
+                if lane is not None:
+                    fast.attach_txn(lane)
+                    self.next_rowid = lane.next_rowid
+                    self._lane = lane
+                self._fast = fast
             return self._fast
-
-    def next_rowid(self) -> int:
-        return next(self._rowids)
 
     def cache_plan(self, key: Any, plan: Any) -> None:
         if len(self.plans) >= PLAN_CACHE_MAX:

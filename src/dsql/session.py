@@ -61,9 +61,11 @@ from dsql.sql.types import registry as r
 from dsql.sql.types.context import TxnClock, ValueContext
 from dsql.sql.types.timezones import timezone_setting
 from dsql.storage.interval import Interval
+from dsql.txn import lane
 from dsql.txn.autocommit import point_update
 from dsql.txn.interrupt import Interrupt, timeout_ms
 from dsql.txn.limits import SETTING_NAMES as LIMIT_SETTINGS
+from dsql.txn.limits import Limits
 from dsql.txn.transaction import Transaction
 
 __all__ = ["Column", "Prepared", "Session", "StatementResult"]
@@ -258,6 +260,41 @@ class Session:
         if cats.ddl_in_flight or cats.latest.version != cached.catalog_version:
             return None
         return cached.plan, lf
+
+    def lane_plan(self, sql: str, params: Sequence[object]) -> tuple[Plan, exp.Expression] | None:
+        """The cached plan (and its syntax tree) that `execute(sql, params)` runs now, for the
+        server's transaction lane (dsql.sql.fastplan): only one bound against the newest
+        catalog, with no DDL in flight, no lifted literals, and the session not failed."""
+        if self.failed:
+            return None
+        key = (sql, *map(type, params)) if params else sql
+        cached = self._plans.get(key)
+        if cached is None or cached.ctx_gen != self._ctx_gen:
+            return None
+        plan = cached.plan
+        if getattr(plan, "subqueries", False) or plan.volatile:
+            return None  # (it needs its execution context: the general path)
+        cats = self.db.catalogs
+        if cats.ddl_in_flight or cats.latest.version != cached.catalog_version:
+            return None
+        return plan, cached.ast
+
+    def adopt_lane(self, state: lane.Handover) -> None:
+        """Continues the transaction the server's C++ lane ran so far (dsql.txn.lane).
+        REQUIRES: no transaction block open here."""
+        assert self.txn is None and not self.in_block and not self.failed
+        self.txn = lane.adopt(self.db, self._limits, state)
+        self.in_block = True
+
+    @property
+    def utc(self) -> bool:
+        """Whether the session's TimeZone is UTC itself (local time is UTC at every instant)."""
+        return self._ctx.timezone is _dt.timezone.utc
+
+    @property
+    def limits(self) -> Limits:
+        """The session's transaction limits (SET can change them)."""
+        return self._limits
 
     def cancel(self) -> None:
         """From any thread: the running statement fails with 57014 at its next check (every

@@ -64,8 +64,9 @@ class CatalogCache:
         return self._in_flight > 0
 
     def on_ddl(self, fn: Callable[[], None]) -> None:
-        """Calls fn at the start of every DDL commit, after it counts as in flight (the
-        server's fast path forgets its plans: dsql.sql.fastplan)."""
+        """Calls fn at the start of every DDL commit, after it counts as in flight, and again
+        when it ended (the server's fast path forgets its plans, and its transaction lane knows
+        that the catalog did not change while its epoch did not: dsql.sql.fastplan)."""
         with self._lock:
             self._listeners.append(fn)
 
@@ -85,3 +86,6 @@ class CatalogCache:
                 self._by_version[cat.version] = cat
                 self.latest = cat
                 self.latest_ts = commit_ts
+            listeners = list(self._listeners)
+        for fn in listeners:
+            fn()

@@ -40,6 +40,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from dsql import adjudicator as _adj
 from dsql import clock as dclock
@@ -141,6 +142,7 @@ class Node:
         self._checkpoint_lock = threading.Lock()
         self._horizon_lock = threading.Lock()
         self._horizon = datadir.read_horizon()
+        self._lane: Any = None  # the server's transaction lane kernels (lane_kernels())
         self._closed = False
         self._failed: NodeFailed | None = None
         # Reads: straight to storage (they wait for the watermark themselves).
@@ -265,6 +267,25 @@ class Node:
             self.datadir.write_horizon(horizon,
                                        durable=self.options.durability != "unsafe-no-sync")
             self._horizon = horizon
+            if self._lane is not None:
+                self._lane.set_horizon(horizon)
+
+    def lane_kernels(self, first_rowid: int, share_key: bytes) -> Any:
+        """The node's parts for the server's transaction lane (cpp/wire/txn_lane.h): BEGIN's
+        snapshot under the same horizon rule as begin(), COMMIT through the same CommitPath.
+        None when commits do not go through the one-call path (sharded adjudicators). Made
+        once; hidden row ids then come from it, starting at `first_rowid`. `share_key` is the
+        catalog key, which every lane commit claims KEYSHARE (as Transaction.commit does)."""
+        with self._horizon_lock:
+            if self._lane is None and self._commit_path is not None:
+                lane = _kernels.wire.TxnKernels(self.clock.hybrid, self._sequencer,
+                                                self._commit_path, self.storage._impl,
+                                                share_key, first_rowid)
+                lane.set_horizon(self._horizon)
+                if self._failed is not None or self._closed:
+                    lane.stop()
+                self._lane = lane
+            return self._lane
 
     def commit(self, start_ts: int, writes: Sequence[Write], claims: Sequence[Claim]) -> int:
         """Decides, journals and applies one transaction; returns its commit ts once durable.
@@ -339,6 +360,8 @@ class Node:
     def _apply_failed(self, e: BaseException | str) -> NodeFailed:
         """Stops the node: a durable commit is not in storage (reopening replays it)."""
         self._failed = NodeFailed(f"{e}; reopen the database to recover it")
+        if self._lane is not None:
+            self._lane.stop()
         return self._failed
 
     @property
@@ -382,6 +405,8 @@ class Node:
         if self._closed:
             return
         self._closed = True
+        if self._lane is not None:
+            self._lane.stop()
         self.journal.close()
         if self._temporary:
             shutil.rmtree(self.datadir.root, ignore_errors=True)

@@ -37,6 +37,7 @@ from dsql._core._kernels import wire
 from dsql.server.backend import Column
 from dsql.server.values import typlen
 from dsql.sql import fastplan, utility
+from dsql.txn.limits import JOURNAL_WRITE_OVERHEAD_BYTES
 
 INT_OIDS = frozenset({20, 21, 23})
 _LIFTED_OIDS = {"i4": 23, "i8": 20}
@@ -120,14 +121,63 @@ class FastLane:
         return fastplan.point_plan(plan, len(values), fields_of(columns), epoch)
 
     def register_statement(self, name: str, sql: str, param_oids: Sequence[int],
-                           params: Sequence[object], columns: Sequence[Column]) -> None:
-        """After the named prepared statement `name` ran on the general path with `params`."""
-        if not name or not param_oids or any(o not in INT_OIDS for o in param_oids):
+                           params: Sequence[object], columns: Sequence[Column] | None) -> None:
+        """After the named prepared statement `name` ran on the general path with `params`
+        (and succeeded): a point SELECT, or a transaction-lane statement (BEGIN, COMMIT, a
+        point UPDATE adding parameters, a one-row INSERT)."""
+        if not name or any(o not in INT_OIDS for o in param_oids):
             return
-        epoch = self.fast.epoch  # read before cached_point's checks (see above)
-        found = self.session.cached_point(sql, params)
-        if found is None or found[1] is not None:
+        if columns is None:
+            self._register_lane(name, sql, param_oids, params)
+            return
+        if not param_oids:
+            return
+        epoch = self.fast.epoch  # read before the session's catalog checks (see above)
+        found = self.session.lane_plan(sql, params)
+        if found is None or getattr(found[0], "point", None) is None:
             return
         plan = fastplan.point_plan(found[0], len(param_oids), fields_of(columns), epoch)
         if plan is not None:
             self.conn.add_statement(name, plan, list(param_oids))
+
+    def _register_lane(self, name: str, sql: str, param_oids: Sequence[int],
+                       params: Sequence[object]) -> None:
+        session = self.session
+        try:
+            util = utility.classify(sql)
+        except Exception:  # noqa: BLE001 (it ran, so this does not happen; then: not registered)
+            return
+        if util is not None:
+            kind, modes = util
+            txn = session.txn
+            plain = all(v is None for v in modes.values())  # no isolation or access mode
+            if kind == "begin" and plain and txn is not None and not txn.read_only:
+                limits, cap = session.limits, session.db.capacity
+                self.conn.add_begin(name, limits.max_rows, limits.max_bytes,
+                                    int(limits.max_age_s * 1e9), cap.txn_keys_max,
+                                    cap.record_bytes_max, JOURNAL_WRITE_OVERHEAD_BYTES)
+            elif kind == "commit" and session.transaction_status == "I":
+                self.conn.add_commit(name)
+            return
+        if not param_oids:
+            return
+        epoch = self.fast.epoch  # read before the session's catalog checks (see above)
+        found = session.lane_plan(sql, params)
+        if found is None:
+            return
+        plan, ast = found
+        up = fastplan.update_plan(plan, ast, param_oids, epoch)
+        if up is not None:
+            self.conn.add_update(name, up, list(param_oids))
+            return
+        ins = fastplan.insert_plan(plan, ast, param_oids, session.utc, epoch)
+        if ins is not None:
+            self.conn.add_insert(name, ins, list(param_oids))
+
+    # -- the transaction lane ---------------------------------------------------------------------
+    def adopt(self) -> None:
+        """The lane's open transaction becomes the session's (before the general path handles
+        a message the lane refused: dsql.txn.lane)."""
+        state = self.conn.handover()
+        if state is not None:
+            self.session.adopt_lane(state)

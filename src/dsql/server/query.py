@@ -188,8 +188,11 @@ class Processor:
         if handler is None:  # 'p' after authentication
             raise ProtocolViolation(f"unexpected message type {chr(mtype)!r} after startup")
         lane = self.lane
-        if lane is not None and mtype in _CHANGES_STATEMENTS:
-            lane.statements_changed()
+        if lane is not None:
+            if lane.conn.in_txn:  # the lane refused this: the session continues its transaction
+                lane.adopt()
+            if mtype in _CHANGES_STATEMENTS:
+                lane.statements_changed()
         try:
             handler(body)
         except Exception as exc:
@@ -452,8 +455,7 @@ class Processor:
             self._after_statement(result)
             self._apply_changes(result)
             lane = self.lane
-            if lane is not None and stmt.name and result.columns is not None \
-                    and stmt.fast_token != (token := lane.token()) and lane.idle():
+            if lane is not None and stmt.name and stmt.fast_token != (token := lane.token()):
                 stmt.fast_token = token
                 lane.register_statement(stmt.name, stmt.sql, stmt.param_oids, portal.params,
                                         result.columns)

@@ -6,6 +6,10 @@ socket's descriptor: the loop keeps reading from its own descriptor and never wr
 handshake, so the two never interleave. The duplicate keeps the socket alive until close(), so
 the descriptor number cannot be reused for another connection while a worker still holds it.
 
+A write is first tried in C++ holding the GIL (it never blocks): os.write would release the GIL
+for the syscall, and with other connections' threads waiting for it this thread would then
+queue behind their whole statements before it could go on.
+
 Thread-safety: write() from the connection's worker (one at a time); close() once, after the
 last write.
 """
@@ -17,6 +21,7 @@ import select
 from collections.abc import Callable
 from typing import Any
 
+from dsql._core._kernels.wire import send_now
 from dsql.server.errors import ConnectionLost
 
 WAIT_SLICE_S = 0.5
@@ -49,7 +54,11 @@ class SocketWriter:
         ConnectionLost if the client is gone (`gone()` or a socket error)."""
         fd = self._fd
         assert fd is not None, "write after close"
-        view = memoryview(data)
+        # First without giving up the GIL (the common case: the socket takes it all at once).
+        sent = send_now(fd, data)
+        if sent == len(data):
+            return
+        view = memoryview(data)[sent:]
         for _ in range(WAIT_SLICES_MAX):
             if gone():
                 raise ConnectionLost("connection to client lost")

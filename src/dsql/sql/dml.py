@@ -196,6 +196,7 @@ def _returning(b: Binder, node: exp.Expression, scope: Scope
 class DmlPlan(Plan):
     kind = "dml"
     point_update: tuple[Any, ...] | None = None  # see dsql.txn.autocommit
+    lane_insert: tuple[Any, ...] | None = None  # (TableWriter, target positions): one row
 
     def __init__(self, run: Callable[[ExecContext], tuple[int, list[Row]]], tag: str,
                  returning: tuple[list[OutColumn], list[Bound]] | None) -> None:
@@ -405,6 +406,8 @@ def _plan_insert(b: Binder, node: exp.Insert) -> DmlPlan:
             raise late
         return n, out
     plan = DmlPlan(run, "INSERT 0", ret)
+    if row_fns is not None and len(row_fns) == 1 and conflict is None and ret is None:
+        plan.lane_insert = (w, positions)  # one VALUES row: dsql.sql.fastplan.insert_plan
     return plan
 
 

@@ -39,7 +39,7 @@ MAX_SCAN_BATCH = 1024
 class Transaction:
     __slots__ = ("db", "start_ts", "catalog", "writes", "claims", "rows", "bytes", "limits",
                  "started_s", "read_only", "ddl", "dml", "new_catalog", "_sorted", "node",
-                 "base_version", "started_wall_ns", "interrupt")
+                 "base_version", "started_wall_ns", "interrupt", "commit_error")
 
     def __init__(self, db: Database, start_ts: int, limits: Limits, read_only: bool = False,
                  catalog: Catalog | None = None) -> None:
@@ -62,6 +62,8 @@ class Transaction:
         self._sorted: list[bytes] | None = None
         # the running statement's cancel/timeout check (Session sets it), called per batch
         self.interrupt: Callable[[], None] | None = None
+        # set when the commit was already tried and failed (dsql.txn.lane): commit() raises it
+        self.commit_error: BaseException | None = None
 
     # -- reads ----------------------------------------------------------------------------------
     def get(self, key: bytes) -> bytes | None:
@@ -170,6 +172,8 @@ class Transaction:
     def commit(self, check_age: bool = True) -> int | None:
         """Commits; returns the commit ts, or None for a transaction that wrote nothing.
         `check_age` False: the caller knows the transaction just began (autocommit)."""
+        if self.commit_error is not None:
+            raise self.commit_error
         if not self.writes and not self.claims and self.new_catalog is None:
             return None
         if check_age:
