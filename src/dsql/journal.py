@@ -124,7 +124,10 @@ class RecoveryReport:
 @dataclass(frozen=True)
 class JournalStats:
     """Counters since open; ``appends / batches`` is the mean group-commit batch size;
-    ``rollover_waits`` counts rollovers that had to wait for the next segment's zero-filling."""
+    ``rollover_waits`` counts rollovers that had to wait for the next segment's zero-filling.
+    ``syncs`` counts batches made durable (by fdatasync, or by an O_DSYNC direct write);
+    ``direct_writes`` the batches written with O_DIRECT|O_DSYNC, and ``direct_fallbacks`` the
+    segments written with pwritev + fdatasync because the filesystem refused O_DIRECT."""
 
     appends: int
     batches: int
@@ -134,6 +137,8 @@ class JournalStats:
     segments_dropped: int
     max_batch_records: int
     rollover_waits: int
+    direct_writes: int = 0
+    direct_fallbacks: int = 0
 
     @property
     def mean_batch_records(self) -> float:

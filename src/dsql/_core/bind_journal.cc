@@ -274,6 +274,8 @@ void bind(py::module_& m) {
              d["segments_dropped"] = s.segments_dropped;
              d["max_batch_records"] = s.max_batch_records;
              d["rollover_waits"] = s.rollover_waits;
+             d["direct_writes"] = s.direct_writes;
+             d["direct_fallbacks"] = s.direct_fallbacks;
              return d;
            });
 }
