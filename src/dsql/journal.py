@@ -164,6 +164,11 @@ class Journal:
     each segment file full of zeros, ``segment_bytes`` long, before records go into it, so
     that a commit's fdatasync need not also commit a new file size; the next segment is
     prepared in a background thread.
+
+    ``direct_writes`` (default on; fdatasync durability only) writes each batch with one
+    O_DIRECT|O_DSYNC write of the blocks it covers instead of a write plus fdatasync
+    (docs/journal-format.md, "Direct writes"); a segment on a filesystem that refuses O_DIRECT
+    falls back to write + fdatasync (``stats().direct_fallbacks``).
     """
 
     def __init__(
@@ -179,6 +184,7 @@ class Journal:
         record_bytes_max: int = 32 << 20,
         create: bool = True,
         preallocate: bool | None = None,
+        direct_writes: bool = True,
     ) -> None:
         if durability not in DURABILITIES:
             raise ValueError(
@@ -195,6 +201,7 @@ class Journal:
             record_bytes_max=record_bytes_max,
             create=create,
             preallocate=preallocate,
+            direct_writes=direct_writes,
         )
         self.recovery = RecoveryReport.from_kernel(self._j.recovery)
         for line in self.recovery.messages:
