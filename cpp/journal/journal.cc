@@ -123,6 +123,7 @@ void Journal::open_locked_dir() {
     active_path_ = active.path;
     assert(active_file_bytes_ >= active.bytes);
   }
+  if (direct_wanted() && !open_direct(segments_.back().bytes)) ++stats_.direct_fallbacks;
   if (preparer_) preparer_->request();  // the next segment, in the background
   assert(durable_lsn_ + 1 == next_lsn_);
 }
@@ -166,6 +167,23 @@ SegmentInfo Journal::create_segment_file(uint64_t seq, uint64_t first_lsn, bool 
   *fd = std::move(created);
   assert(fd->valid());
   return SegmentInfo{seq, first_lsn, path, kSegmentHeaderBytes, 0};
+}
+
+bool Journal::open_direct(uint64_t end) {
+  assert(direct_wanted() && !direct_.is_open());
+  assert(active_fd_.valid() && end >= kSegmentHeaderBytes && end <= active_file_bytes_);
+  // The file's bytes of the last partial block: from the page cache (just written or
+  // recovered), or the disk.
+  std::string tail(static_cast<size_t>(end % DirectWriter::kBlockBytes), '\0');
+  const uint64_t tail_start = end - tail.size();
+  const size_t got = pread_full(active_fd_.get(), tail.data(), tail.size(), tail_start,
+                                active_path_);
+  if (got != tail.size()) {
+    throw JournalError("cannot read " + active_path_ + ": short read of its last block");
+  }
+  const bool opened = direct_.open(active_path_, end, tail, options_.direct_fault_for_testing);
+  assert(!opened || (direct_.end() == end && direct_.tail_bytes() == tail.size()));
+  return opened;
 }
 
 EncodedRecord Journal::encode(int64_t commit_ts, const WriteView* writes, size_t count) const {
@@ -252,20 +270,32 @@ void Journal::lead(std::unique_lock<std::mutex>& lock, Pending* self) {
   std::string error = failure_;
   std::vector<SegmentInfo> rolled;
   bool waited = false;
+  bool direct = false;     // the batch went through direct_
+  bool fell_back = false;  // this batch found O_DIRECT refused on its segment
   if (error.empty()) {
     lock.unlock();
     try {
       if (roll) {
         // The old segment was synced with its last batch; closing it needs no sync.
+        direct_.close();
         rolled.push_back(create_segment_file(roll_seq, first_lsn, preparer_ != nullptr,
                                              &active_fd_, &active_file_bytes_, &waited));
         active_path_ = rolled[0].path;
+        if (direct_wanted()) fell_back = !open_direct(kSegmentHeaderBytes);
       }
       // At the logical end (invariant 6: zeros there, or past the end of the file).
-      pwrite_all(active_fd_.get(), iov, static_cast<int>(n), base, active_path_);
-      active_file_bytes_ = std::max<uint64_t>(active_file_bytes_, base + batch_bytes);
-      if (options_.durability == Durability::kFdatasync) {
-        fdatasync_or_throw(active_fd_.get(), active_path_);
+      if (direct_.is_open()) {
+        assert(direct_.end() == base);  // invariant 8
+        direct = direct_.write(iov, static_cast<int>(n), batch_bytes);
+        fell_back = fell_back || !direct;
+        if (direct) active_file_bytes_ = std::max(active_file_bytes_, direct_.written_end());
+      }
+      if (!direct) {
+        pwrite_all(active_fd_.get(), iov, static_cast<int>(n), base, active_path_);
+        active_file_bytes_ = std::max<uint64_t>(active_file_bytes_, base + batch_bytes);
+        if (options_.durability == Durability::kFdatasync) {
+          fdatasync_or_throw(active_fd_.get(), active_path_);
+        }
       }
     } catch (const std::exception& e) {
       error = e.what();
@@ -287,6 +317,8 @@ void Journal::lead(std::unique_lock<std::mutex>& lock, Pending* self) {
     durable_lsn_ = last_lsn;
     ++stats_.batches;
     if (options_.durability == Durability::kFdatasync) ++stats_.syncs;
+    if (direct) ++stats_.direct_writes;
+    if (fell_back) ++stats_.direct_fallbacks;
     stats_.appends += n;
     stats_.bytes_written += batch_bytes;
     stats_.max_batch_records = std::max<uint64_t>(stats_.max_batch_records, n);
@@ -371,6 +403,7 @@ void Journal::close() {
     durable_cv_.notify_all();
   }
   if (preparer_) preparer_->stop();  // removes an unused spare
+  direct_.close();
   active_fd_.reset();
   lock_fd_.reset();  // releases the flock
 }

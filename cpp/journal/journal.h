@@ -8,10 +8,9 @@
 //
 // Group commit. Appenders queue in lsn order. The appender at the front of the queue is the
 // leader: it takes a batch from the front (bounded by batch_records_max, batch_bytes_max and the
-// room left in the segment), writes it with one writev(), makes it durable with one fdatasync(),
-// publishes the new durable end, wakes the batch's appenders and hands leadership to the new
+// room left in the segment), writes it and makes it durable (below), publishes the new durable end, wakes the batch's appenders and hands leadership to the new
 // front. Appenders that arrive while a batch is being synced wait and form the next batch, so N
-// concurrent committers share roughly one fdatasync per batch instead of one each. A leader may
+// concurrent committers share roughly one disk flush per batch instead of one each. A leader may
 // also wait up to group_wait_ns for a fuller batch. At most queue_records_max appenders are
 // queued; later ones wait for room before taking an lsn.
 //
@@ -33,6 +32,20 @@
 // ready, and the leader moves to the spare at the first batch that would run past the zero-filled
 // part of the file (a segment may end before segment_bytes).
 //
+// Direct writes (Options::direct_writes, on by default; kFdatasync only). The leader writes a
+// batch with one pwrite through a second descriptor on the active segment, opened
+// O_DIRECT|O_DSYNC (direct_writer.h): the file's last partial block, then the batch, zero-padded
+// to a block boundary, in one aligned write that returns once the bytes are on stable storage,
+// so no fdatasync follows. Everything else (headers, recovery, cursors) uses buffered
+// descriptors; a direct write invalidates the page cache over the blocks it covers before it
+// returns, and a cursor reads only bytes below the durable end published after that, so it never
+// sees stale cached bytes (nothing maps a segment file). A segment whose filesystem refuses
+// O_DIRECT (open, or its first direct write, fails with EINVAL) is written with pwritev +
+// fdatasync instead (Stats::direct_fallbacks); the next segment tries again. The bytes in the
+// files are the same either way; only the padded block end may make a file longer than
+// segment_bytes (by less than a block) or than its records (a growing file is extended with
+// zeros to the block end, which recovery reads as the clean end).
+//
 // Open runs recovery (recovery.h): the journal keeps its valid prefix and appends after it;
 // recovery() says what was found and cut. A LOCK file in the directory, held with flock(), keeps
 // a second Journal (in this or another process) from opening the same directory.
@@ -45,7 +58,8 @@
 //   1. Records are in the files in lsn order, lsns consecutive from first_lsn(); the queue holds
 //      lsns durable_lsn_+1 .. next_lsn_-1 in order.
 //   2. durable_lsn_ only grows; every record with lsn <= durable_lsn_ is whole in the bytes
-//      [0, segments_[i].bytes) of its segment file and, with kFdatasync, on disk.
+//      [0, segments_[i].bytes) of its segment file and, with kFdatasync, on disk (fdatasync'ed,
+//      or written by an O_DSYNC direct write).
 //   3. When a leader is active it is queue_.front(), and no other thread writes the active
 //      segment file.
 //   4. segments_ is a contiguous chain; its back() is the active segment, never dropped.
@@ -55,6 +69,9 @@
 //      written is zero (so a crash leaves records, then at most one torn batch, then zeros).
 //   7. active_file_bytes_ is the active segment file's size; bytes before it need no change of
 //      file size or block allocation when written.
+//   8. When direct_ is open it is open on the active segment file with direct_.end() equal to
+//      the active segment's bytes, and its tail equal to the file's bytes of the last partial
+//      block (direct_writer.h invariant 1). It is open only with kFdatasync and direct_writes.
 #pragma once
 
 #include <condition_variable>
@@ -66,6 +83,7 @@
 #include <string>
 #include <vector>
 
+#include "journal/direct_writer.h"
 #include "journal/errors.h"
 #include "journal/file_util.h"
 #include "journal/format.h"
@@ -92,6 +110,12 @@ struct Options {
   // Zero-fill segment files to segment_bytes before use (see the file comment); unset: on with
   // kFdatasync, off with kUnsafeNoSync (nothing to gain without fdatasync).
   std::optional<bool> preallocate;
+  // With kFdatasync: write each batch with one O_DIRECT|O_DSYNC write instead of pwritev +
+  // fdatasync (see the file comment; falls back per segment where O_DIRECT is refused). Ignored
+  // with kUnsafeNoSync, which always writes through the page cache.
+  bool direct_writes = true;
+  // Tests only: a fault injected into the direct path (direct_writer.h).
+  DirectFault direct_fault_for_testing = DirectFault::kNone;
 };
 
 // Whether options preallocate segments (resolving the unset default).
@@ -103,12 +127,16 @@ void validate(const Options& options);
 struct Stats {
   uint64_t appends = 0;           // records made durable since open
   uint64_t batches = 0;           // writev() calls
-  uint64_t syncs = 0;             // fdatasync() calls for batches
+  uint64_t syncs = 0;             // batches made durable (fdatasync, or an O_DSYNC direct write)
   uint64_t bytes_written = 0;     // record bytes
   uint64_t segments_created = 0;  // rollovers (and the first segment of a new journal)
   uint64_t segments_dropped = 0;
   uint64_t max_batch_records = 0;
   uint64_t rollover_waits = 0;  // rollovers that waited for the next segment's zero-filling
+  uint64_t direct_writes = 0;   // batches written with O_DIRECT|O_DSYNC (no fdatasync)
+  // Segments written with pwritev + fdatasync because O_DIRECT was refused there (open or the
+  // first direct write failed with EINVAL); 0 when direct writes are off or not tried.
+  uint64_t direct_fallbacks = 0;
 };
 
 // One record as read back.
@@ -187,6 +215,14 @@ class Journal : public std::enable_shared_from_this<Journal> {
   // (the leader calls it without the lock).
   SegmentInfo create_segment_file(uint64_t seq, uint64_t first_lsn, bool from_spare, UniqueFd* fd,
                                   uint64_t* file_bytes, bool* waited) const;
+  // Opens direct_ on the active segment (active_fd_, active_path_) at its logical end `end`,
+  // with the tail read through active_fd_; false when O_DIRECT was refused (the segment falls
+  // back). Leader or open only (invariant 3).
+  // REQUIRES: direct writes are wanted; !direct_.is_open().
+  bool open_direct(uint64_t end);
+  bool direct_wanted() const {
+    return options_.durability == Durability::kFdatasync && options_.direct_writes;
+  }
 
   const std::string dir_;
   const Options options_;
@@ -214,6 +250,7 @@ class Journal : public std::enable_shared_from_this<Journal> {
   UniqueFd active_fd_;
   std::string active_path_;          // active_fd_'s path (segments_ may move while unlocked)
   uint64_t active_file_bytes_ = 0;  // invariant 7
+  DirectWriter direct_;              // invariant 8
   // Set at open when preallocating; its methods are thread-safe.
   std::unique_ptr<SegmentPreparer> preparer_;
 };

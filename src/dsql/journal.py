@@ -124,7 +124,10 @@ class RecoveryReport:
 @dataclass(frozen=True)
 class JournalStats:
     """Counters since open; ``appends / batches`` is the mean group-commit batch size;
-    ``rollover_waits`` counts rollovers that had to wait for the next segment's zero-filling."""
+    ``rollover_waits`` counts rollovers that had to wait for the next segment's zero-filling.
+    ``syncs`` counts batches made durable (by fdatasync, or by an O_DSYNC direct write);
+    ``direct_writes`` the batches written with O_DIRECT|O_DSYNC, and ``direct_fallbacks`` the
+    segments written with pwritev + fdatasync because the filesystem refused O_DIRECT."""
 
     appends: int
     batches: int
@@ -134,6 +137,8 @@ class JournalStats:
     segments_dropped: int
     max_batch_records: int
     rollover_waits: int
+    direct_writes: int = 0
+    direct_fallbacks: int = 0
 
     @property
     def mean_batch_records(self) -> float:
@@ -159,6 +164,11 @@ class Journal:
     each segment file full of zeros, ``segment_bytes`` long, before records go into it, so
     that a commit's fdatasync need not also commit a new file size; the next segment is
     prepared in a background thread.
+
+    ``direct_writes`` (default on; fdatasync durability only) writes each batch with one
+    O_DIRECT|O_DSYNC write of the blocks it covers instead of a write plus fdatasync
+    (docs/journal-format.md, "Direct writes"); a segment on a filesystem that refuses O_DIRECT
+    falls back to write + fdatasync (``stats().direct_fallbacks``).
     """
 
     def __init__(
@@ -174,6 +184,7 @@ class Journal:
         record_bytes_max: int = 32 << 20,
         create: bool = True,
         preallocate: bool | None = None,
+        direct_writes: bool = True,
     ) -> None:
         if durability not in DURABILITIES:
             raise ValueError(
@@ -190,6 +201,7 @@ class Journal:
             record_bytes_max=record_bytes_max,
             create=create,
             preallocate=preallocate,
+            direct_writes=direct_writes,
         )
         self.recovery = RecoveryReport.from_kernel(self._j.recovery)
         for line in self.recovery.messages:

@@ -169,7 +169,7 @@ void bind(py::module_& m) {
       .def(py::init([](const std::string& path, const std::string& durability,
                        uint64_t segment_bytes, size_t batch_records_max, size_t batch_bytes_max,
                        int64_t group_wait_ns, size_t queue_records_max, size_t record_bytes_max,
-                       bool create, std::optional<bool> preallocate) {
+                       bool create, std::optional<bool> preallocate, bool direct_writes) {
              Options o;
              o.durability = parse_durability(durability);
              o.segment_bytes = segment_bytes;
@@ -180,6 +180,7 @@ void bind(py::module_& m) {
              o.record_bytes_max = record_bytes_max;
              o.create = create;
              o.preallocate = preallocate;
+             o.direct_writes = direct_writes;
              py::gil_scoped_release release;
              return Journal::open(path, o);
            }),
@@ -187,7 +188,8 @@ void bind(py::module_& m) {
            py::arg("segment_bytes") = uint64_t{64} << 20, py::arg("batch_records_max") = 512,
            py::arg("batch_bytes_max") = size_t{8} << 20, py::arg("group_wait_ns") = 0,
            py::arg("queue_records_max") = 16384, py::arg("record_bytes_max") = size_t{32} << 20,
-           py::arg("create") = true, py::arg("preallocate") = py::none())
+           py::arg("create") = true, py::arg("preallocate") = py::none(),
+           py::arg("direct_writes") = true)
       .def("append", [](Journal& j, int64_t commit_ts, py::handle writes) {
              EncodedRecord rec = encode_from_python(j, commit_ts, writes);
              py::gil_scoped_release release;
@@ -274,6 +276,8 @@ void bind(py::module_& m) {
              d["segments_dropped"] = s.segments_dropped;
              d["max_batch_records"] = s.max_batch_records;
              d["rollover_waits"] = s.rollover_waits;
+             d["direct_writes"] = s.direct_writes;
+             d["direct_fallbacks"] = s.direct_fallbacks;
              return d;
            });
 }
