@@ -10,9 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "clock/hybrid_clock.h"
-#include "clock/simulated_source.h"
-#include "journal/test_support.h"
+#include "node/test_support.h"
 #include "testing/unit.h"
 
 namespace dsql::node {
@@ -22,44 +20,12 @@ using adjudicator::Kind;
 using adjudicator::KeyWrite;
 using adjudicator::Outcome;
 
-struct Node {
-  journal::test::TempDir dir;
-  std::shared_ptr<clock::HybridClock> clock;
-  std::unique_ptr<adjudicator::Adjudicator> adj;
-  std::shared_ptr<journal::Journal> journal;
-  std::shared_ptr<storage::ShardMap> storage;
-  std::shared_ptr<Sequencer> seq;
-  std::unique_ptr<CommitPath> path;
-
-  Node() {
-    clock::SimulatedSource::Options opt;
-    opt.start_ns = 1000;
-    clock = std::make_shared<clock::HybridClock>(std::make_shared<clock::SimulatedSource>(opt));
-    adjudicator::AdjudicatorConfig config;
-    config.hash_seed = 7;
-    adj = std::make_unique<adjudicator::Adjudicator>(clock, config);
-    journal::Options jo;
-    jo.durability = journal::Durability::kUnsafeNoSync;
-    journal = journal::Journal::open(dir.sub("journal"), jo);
-    storage = std::make_shared<storage::ShardMap>();
-    auto* j = journal.get();
-    auto* a = adj.get();
-    seq = std::make_shared<Sequencer>(
-        0, [j] { return j->durable_lsn() + 1; }, [a](int64_t ts) { return a->promise_through(ts); });
-    path = std::make_unique<CommitPath>(adj.get(), seq, journal, storage);
-  }
-
+struct Node : test::TestNode {
   adjudicator::TxnResult put(int64_t start_ts, const std::string& key, const std::string& value) {
     const KeyWrite claims[2] = {KeyWrite{key, Kind::kNonKey}, KeyWrite{"catalog", Kind::kKeyShare}};
     const journal::WriteView jw{key, value, false};
     const storage::WriteView sw{key, value, false};
     return path->commit(start_ts, claims, journal->encode(0, &jw, 1), &sw, 1);
-  }
-
-  std::string read(const std::string& key, int64_t ts) {
-    std::string out;
-    const storage::PointRead r = storage->read_into(key, ts, &out);
-    return r == storage::PointRead::kFound ? out : "<absent>";
   }
 };
 

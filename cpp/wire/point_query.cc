@@ -765,6 +765,7 @@ bool FastConn::serve(std::string_view in, std::string* out) {
   if (bound != nullptr || groups == 0) return refuse();  // a group without its Sync
   stats_.served += groups;
   fast_->count_served(groups);
+  last_served_ns_.store(clock_ns(CLOCK_MONOTONIC), std::memory_order_relaxed);
   assert(out->size() > out_size);
   return true;
 }

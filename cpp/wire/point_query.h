@@ -174,6 +174,8 @@ class FastConn {
     uint64_t refused = 0;  // serve() calls that returned false
   };
   const Stats& stats() const { return stats_; }
+  // CLOCK_MONOTONIC ns of the last group served (0: none); may be read from any thread.
+  int64_t last_served_ns() const noexcept { return last_served_ns_.load(std::memory_order_relaxed); }
 
   // The lane's open transaction, if any. Whenever serve() refuses while it is open, the caller
   // must take it over (handover) before the general path handles the refused messages.
@@ -218,6 +220,7 @@ class FastConn {
   Stats stats_;
   LaneTxn txn_;
   CommitFailure failure_;
+  std::atomic<int64_t> last_served_ns_{0};
 };
 
 // The RowDescription message for plan's fields under result formats (0 text, 1 binary),

@@ -172,7 +172,7 @@ void LaneTxn::open_at(int64_t start_ts, int64_t wall_ns, int64_t mono_ns, uint64
                       const LaneLimits& limits) {
   assert(!open() && start_ts > 0);
   assert(writes_.empty() && claims_.empty() && order_.empty());
-  start_ts_ = start_ts;
+  start_ts_.store(start_ts, std::memory_order_relaxed);
   wall_ns_ = wall_ns;
   mono_ns_ = mono_ns;
   epoch_ = epoch;
@@ -181,7 +181,7 @@ void LaneTxn::open_at(int64_t start_ts, int64_t wall_ns, int64_t mono_ns, uint64
 }
 
 void LaneTxn::close() noexcept {
-  start_ts_ = 0;
+  start_ts_.store(0, std::memory_order_relaxed);
   writes_.clear();
   claims_.clear();
   order_.clear();
@@ -201,8 +201,9 @@ LaneStatus LaneTxn::read(const storage::ShardMap& store, std::string_view key, s
     *found = true;
     return LaneStatus::kDone;
   }
-  if (!store.wait_for_watermark(start_ts_, kReadWaitNs)) return LaneStatus::kRefused;
-  const storage::PointRead got = store.read_into(key, start_ts_, value);
+  const int64_t ts = start_ts();
+  if (!store.wait_for_watermark(ts, kReadWaitNs)) return LaneStatus::kRefused;
+  const storage::PointRead got = store.read_into(key, ts, value);
   if (got == storage::PointRead::kNotReadable) return LaneStatus::kRefused;
   *found = got == storage::PointRead::kFound;
   return LaneStatus::kDone;
@@ -341,9 +342,9 @@ LaneStatus LaneTxn::commit(TxnKernels& k, int64_t now_mono_ns, adjudicator::TxnR
   }
   claims.push_back(adjudicator::KeyWrite{k.share_key(), Kind::kKeyShare});
   journal::EncodedRecord record = k.path().journal().encode(0, jw.data(), jw.size());
-  *result = k.path().commit(start_ts_, claims, std::move(record), sw.data(), sw.size());
+  *result = k.path().commit(start_ts(), claims, std::move(record), sw.data(), sw.size());
   if (result->outcome != adjudicator::Outcome::kCommitted) return LaneStatus::kRefused;
-  assert(result->commit_ts > start_ts_);
+  assert(result->commit_ts > start_ts());
   k.note_commit(result->commit_ts);
   close();
   return LaneStatus::kDone;

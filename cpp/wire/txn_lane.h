@@ -157,7 +157,8 @@ class LaneTxn {
   LaneTxn(const LaneTxn&) = delete;
   LaneTxn& operator=(const LaneTxn&) = delete;
 
-  bool open() const noexcept { return start_ts_ > 0; }
+  // May be read from any thread (the server's timers); everything else: the owner's thread.
+  bool open() const noexcept { return start_ts_.load(std::memory_order_relaxed) > 0; }
   // REQUIRES: !open(), start_ts > 0.
   void open_at(int64_t start_ts, int64_t wall_ns, int64_t mono_ns, uint64_t epoch,
                const LaneLimits& limits);
@@ -177,7 +178,7 @@ class LaneTxn {
   // Throws what CommitPath::commit throws (the transaction stays open).
   LaneStatus commit(TxnKernels& k, int64_t now_mono_ns, adjudicator::TxnResult* result);
 
-  int64_t start_ts() const noexcept { return start_ts_; }
+  int64_t start_ts() const noexcept { return start_ts_.load(std::memory_order_relaxed); }
   int64_t wall_ns() const noexcept { return wall_ns_; }
   int64_t mono_ns() const noexcept { return mono_ns_; }
   uint64_t epoch() const noexcept { return epoch_; }
@@ -191,7 +192,7 @@ class LaneTxn {
   // Buffers a row write; kRefused (nothing changed) beyond the limits.
   LaneStatus put(std::string key, std::string value, adjudicator::Kind kind);
 
-  int64_t start_ts_ = 0;
+  std::atomic<int64_t> start_ts_{0};
   int64_t wall_ns_ = 0;
   int64_t mono_ns_ = 0;
   uint64_t epoch_ = 0;

@@ -203,7 +203,12 @@ void bind(py::module_& m) {
            py::arg("param_oids"))
       .def("add_insert", &FastConn::add_insert, py::arg("name"), py::arg("plan"),
            py::arg("param_oids"))
-      .def_property_readonly("in_txn", [](const FastConn& c) { return c.txn().open(); })
+      .def_property_readonly("in_txn", [](const FastConn& c) { return c.txn().open(); },
+                             "Whether the lane holds an open transaction (any thread).")
+      .def_property_readonly("last_served_s",
+                             [](const FastConn& c) { return c.last_served_ns() / 1e9; },
+                             "time.monotonic() of the last group served, 0.0 if none (any "
+                             "thread).")
       .def("handover", &handover,
            "The lane's open transaction, taken over by the caller (the lane forgets it): "
            "(start_ts, wall_ns, monotonic_ns, [(key, value)], [(key, kind)], failure), or None "

@@ -785,9 +785,12 @@ class Connection(asyncio.Protocol):
             self.cancel_statement("timeout")
         idle_ms = self.idle_in_transaction_timeout_ms
         busy = self._busy if self._thread_mode else self._job_running
-        if idle_ms > 0 and self.phase == "ready" and not busy \
-                and self.ready_status in ("T", "E") \
-                and (now - max(self.ready_at, self.last_message_at)) * 1000 >= idle_ms:
+        status, last = self.ready_status, max(self.ready_at, self.last_message_at)
+        lane = self._lane
+        if lane is not None and lane.conn.in_txn:  # a transaction the C++ lane runs
+            status, last = "T", max(last, lane.conn.last_served_s)
+        if idle_ms > 0 and self.phase == "ready" and not busy and status in ("T", "E") \
+                and (now - last) * 1000 >= idle_ms:
             self.idle_in_transaction_timeout_ms = 0
             self._enqueue_control(IdleInTransactionTimeout(
                 "terminating connection due to idle-in-transaction timeout"))
