@@ -412,6 +412,10 @@ class Connection(asyncio.Protocol):
             self._thread_mode = True
         self.transport.pause_reading()
         self._reading_paused = True
+        if self._lane is not None:
+            # Transactions in the lane too: they may wait (for a snapshot, for the commit's
+            # fsync), which only a connection's own thread may do without the GIL.
+            self._lane.transactions = True
         return True
 
     def _wake(self) -> None:

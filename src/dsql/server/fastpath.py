@@ -1,4 +1,4 @@
-"""A connection's fast lane: primary-key point SELECTs answered in C++ on the event loop.
+"""A connection's fast lane: point SELECTs, and short transactions, answered in C++.
 
 The general path frames a client's messages on the event loop, hands them to a worker thread,
 and runs them through the Processor and the Session. For the commonest statement of all, a
@@ -24,8 +24,24 @@ encode the replies and send them. The lane connects the two:
   (CatalogCache.ddl_started). So a plan is registered under an epoch only if it was built from
   the catalog that epoch stands for.
 
+The transaction lane (cpp/wire/txn_lane.h), on connections with their own thread: named
+prepared statements BEGIN, COMMIT, `UPDATE t SET c = c + $n ... WHERE <key> = $k` and
+one-row INSERTs are registered too (dsql.sql.fastplan decides which qualify), so that a whole
+short transaction of them (pgbench's TPC-B) runs in C++: the snapshot, the buffered writes,
+reads merged with them, the commit through the node's CommitPath, and the write-conflict reply.
+
+- Registration happens after a statement ran on the general path, inside a transaction block
+  too (BEGIN is seen after it opened one; a point SELECT registered there also serves
+  autocommit reads: its plan is the newest catalog's either way).
+- Handover: whenever the kernel refuses a message while its transaction is open, the Processor
+  calls `adopt()` before handling it: the session continues the same transaction
+  (dsql.txn.lane) and the general path answers, errors included.
+- The lane's commits count for `Database.last_commit_ts`; hidden row ids come from its
+  counter; the node stops it when it fails or closes.
+
 Thread-safety: registration and forgetting run on the connection's worker, answering on the
-event loop; the connection guarantees they never overlap (answering only while no job runs).
+event loop or in the connection's thread; the connection guarantees they never overlap
+(answering only while no job runs).
 """
 
 from __future__ import annotations
@@ -54,6 +70,9 @@ class FastLane:
         self.fast = fast
         self.session = session
         self.conn = wire.FastConn(fast)
+        # whether transaction-lane statements are registered (connection threads only: their
+        # waits must not hold the event loop or the GIL)
+        self.transactions = False
         self.generation = 0  # bumped whenever the registered statements are dropped
         self._settings = session.settings_generation
         self._rejected: set[str] = set()  # normalized texts found not to qualify
@@ -142,6 +161,8 @@ class FastLane:
 
     def _register_lane(self, name: str, sql: str, param_oids: Sequence[int],
                        params: Sequence[object]) -> None:
+        if not self.transactions:
+            return
         session = self.session
         try:
             util = utility.classify(sql)
