@@ -6,6 +6,12 @@
 #include <utility>
 
 namespace dsql::node {
+namespace {
+
+// How long commit() waits for earlier commits to be applied before it returns regardless.
+constexpr int64_t kVisibleWaitNs = 10'000'000'000;
+
+}  // namespace
 
 CommitPath::CommitPath(adjudicator::Adjudicator* adjudicator,
                        std::shared_ptr<Sequencer> sequencer,
@@ -57,6 +63,9 @@ adjudicator::TxnResult CommitPath::commit(int64_t start_ts,
     throw ApplyFailed(commit_ts, e.what());
   }
   storage_->advance_watermark(sequencer_->finish(commit_ts));
+  // Invariant 3: acknowledged once visible at the watermark. An earlier commit still being
+  // applied holds it below this one for a moment (a failed apply stops the node instead).
+  if (storage_->watermark() < commit_ts) storage_->wait_for_watermark(commit_ts, kVisibleWaitNs);
   assert(storage_->watermark() >= 0);
   return result;
 }

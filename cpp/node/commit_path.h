@@ -23,6 +23,9 @@
 //   1. A commit ts is in the sequencer's in-flight set from its decision until it is applied
 //      (or its journal append failed), so the watermark stays below it until it is visible.
 //   2. commit() returns kCommitted only after the record is durable and applied.
+//   3. ... and once the storage watermark has reached it (a read at the watermark, as the
+//      server's fast lane reads, sees every acknowledged commit), unless an earlier commit
+//      never gets applied (its ApplyFailed stops the node) and 10 s pass.
 #pragma once
 
 #include <cstddef>

@@ -255,6 +255,13 @@ py::dict gc(Store& s, int64_t horizon) {
 template <typename Cls>
 void bind_common(Cls& cls) {
   using Store = typename Cls::type;
+  cls.def("wait_for_watermark",
+          [](const Store& s, int64_t ts, int64_t timeout_ns) {
+            py::gil_scoped_release unlocked;
+            return s.wait_for_watermark(ts, timeout_ns);
+          },
+          py::arg("ts"), py::arg("timeout_ns"),
+          "Waits (GIL released) until the watermark reaches ts; False if timeout_ns passed.");
   cls.def("get", &get_one<Store>, py::arg("key"), py::arg("ts"),
           "The value of key as of ts, or None.")
       .def("get_many", &get_many<Store>, py::arg("keys"), py::arg("ts"),

@@ -65,6 +65,7 @@ log = logging.getLogger("dsql.node")
 Claim = tuple[bytes, Kind]
 MEMORY = ":memory:"
 HORIZON_LEASE_NS = 1_000_000_000  # how far past a promised snapshot the durable horizon is set
+VISIBLE_WAIT_NS = 10_000_000_000  # a commit waits this long at most for earlier ones to apply
 _KEYSHARE = Kind.KEYSHARE
 _ApplyFailed = _kernels.node.ApplyFailed
 
@@ -328,6 +329,10 @@ class Node:
                 f"commit at ts {commit_ts} is durable but could not be applied to storage: "
                 f"{e}") from e
         self.storage.advance_watermark(self._sequencer.finish(commit_ts))
+        # Acknowledged once visible at the watermark, as the kernel CommitPath does (an earlier
+        # commit still being applied holds it below this one for a moment).
+        if self.storage.watermark < commit_ts:
+            self.storage.wait_for_watermark(commit_ts, VISIBLE_WAIT_NS)
         return commit_ts
 
     def commit_one(self, start_ts: int, key: bytes, value: bytes, kind: int,

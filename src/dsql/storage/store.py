@@ -204,6 +204,10 @@ class ShardMap:
     def watermark(self) -> int:
         return int(self._impl.watermark)
 
+    def wait_for_watermark(self, ts: int, timeout_ns: int) -> bool:
+        """Waits (GIL released) until the watermark reaches ts; False after timeout_ns."""
+        return bool(self._impl.wait_for_watermark(ts, timeout_ns))
+
     @property
     def horizon(self) -> int:
         return int(self._impl.horizon)
