@@ -85,6 +85,7 @@ class Prepared:
     sql: str
     param_type_oids: list[int]
     columns: list[Column] | None
+    catalog_version: int = 0  # the catalog it was described under (0: its result never changes)
 
 
 @dataclass
@@ -226,12 +227,24 @@ class Session:
         inferred = getattr(plan, "inferred_params", {})
         types = [inferred.get(i, t) if t.oid == r.UNKNOWN.oid else t
                  for i, t in enumerate(types)]
-        return Prepared(sql, [t.oid for t in types], cols)
+        return Prepared(sql, [t.oid for t in types], cols, cat.version)
 
     def execute_prepared(self, p: Prepared, params: Sequence[object]) -> StatementResult:
+        if p.catalog_version and p.catalog_version != self.db.catalogs.latest.version:
+            self._revalidate(p)
         if any(type(v) is list for v in params):  # declared array parameters bind as such
             params = _typed_arrays(params, p.param_type_oids)
         return self.execute(p.sql, params)
+
+    def _revalidate(self, p: Prepared) -> None:
+        """After a DDL: a prepared statement whose result columns changed fails, as in
+        PostgreSQL (0A000), before it runs; otherwise it is valid under the new catalog."""
+        now = self.prepare(p.sql, p.param_type_oids)
+        def shape(cols: list[Column] | None) -> list[tuple[str, int, int]] | None:
+            return None if cols is None else [(c.name, c.type_oid, c.typmod) for c in cols]
+        if shape(now.columns) != shape(p.columns):
+            raise FeatureNotSupported("cached plan must not change result type")
+        p.catalog_version = now.catalog_version
 
     @property
     def settings_generation(self) -> int:
@@ -616,6 +629,12 @@ class Session:
         return StatementResult(
             [Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols],
             out.rows, out.tag, out.notices, {})
+
+    def abort_block(self) -> None:
+        """An error outside any statement (a wire message's): an open transaction block is
+        aborted, 25P02 until it ends."""
+        if self.in_block:
+            self.failed = True
 
     def _statement_failed(self, implicit: bool) -> None:
         if not implicit and self.in_block:

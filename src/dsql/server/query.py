@@ -199,6 +199,11 @@ class Processor:
             if getattr(exc, "fatal", False):
                 raise
             self._error(exc)
+            abort = getattr(self.session, "abort_block", None)
+            if abort is not None:
+                # As in PostgreSQL, any error aborts an open transaction block, one raised at
+                # Parse, Bind or Describe too (a statement's own error already did).
+                abort()
             if mtype in EXTENDED:
                 self.skip_until_sync = True
         if lane is not None and mtype in _RUNS_STATEMENTS:
