@@ -137,3 +137,24 @@ def test_session_api_shapes() -> None:
     assert s.execute("SET TimeZone = 'Europe/Paris'").parameter_changes == \
         {"TimeZone": "Europe/Paris"}
     db.close()
+
+
+def test_prepared_statement_whose_result_changed_fails_as_in_postgresql() -> None:
+    """After ALTER TABLE ADD COLUMN, `SELECT *` prepared before it fails with 0A000 before it
+    runs (every time); a statement whose columns did not change, and one re-prepared, run."""
+    from dsql.engine import Database
+    from dsql.session import Session
+    db = Database.open(":memory:")
+    s = Session(db)
+    s.execute_script("CREATE TABLE t (a int PRIMARY KEY, b int); INSERT INTO t VALUES (1, 2)")
+    star = s.prepare("SELECT * FROM t WHERE a = $1")
+    one = s.prepare("SELECT b FROM t WHERE a = $1")
+    assert s.execute_prepared(star, [1]).rows == [(1, 2)]
+    s.execute("ALTER TABLE t ADD COLUMN c text")
+    for _ in range(2):
+        with pytest.raises(dsql.errors.FeatureNotSupported,
+                           match="cached plan must not change result type"):
+            s.execute_prepared(star, [1])
+    assert s.execute_prepared(one, [1]).rows == [(2,)]
+    assert s.execute_prepared(s.prepare(star.sql), [1]).rows == [(1, 2, None)]
+    db.close()
