@@ -264,29 +264,7 @@ DSQL_TEST(Journal, GroupWaitStillAcksEveryAppend) {
 DSQL_TEST(Journal, ReaderFollowsConcurrentAppends) {
   TempDir dir;
   auto j = Journal::open(dir.path(), unsafe_options(2048));
-  constexpr int kThreads = 4;
-  constexpr int kPer = 150;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < kThreads; ++t) {
-    pool.emplace_back([&, t] {
-      for (int i = 0; i < kPer; ++i) append_ts(*j, t * 10'000 + i);
-    });
-  }
-  Cursor cursor(j, 1);
-  uint64_t expect = 1;
-  bool all_match = true;
-  // Polls until every record is read; bounded by the appenders finishing.
-  while (expect <= kThreads * kPer) {
-    for (const Record& r : cursor.next_batch(16, 1 << 20)) {
-      all_match = all_match && r.lsn == expect && record_matches(r);
-      ++expect;
-    }
-    j->wait_durable(expect, 1'000'000);
-  }
-  for (auto& th : pool) th.join();
-  CHECK(all_match);
-  CHECK(cursor.next_batch(16, 1 << 20).empty());
-  CHECK_EQ(cursor.next_lsn(), uint64_t{kThreads * kPer + 1});
+  CHECK(test::cursor_follows_appenders(j, 4, 150, 16));
 }
 
 DSQL_TEST(Journal, CursorBatchLimits) {

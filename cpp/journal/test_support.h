@@ -14,6 +14,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "journal/journal.h"
@@ -71,6 +72,34 @@ inline bool record_matches(const Record& r) {
   return w.size() == 2 && w[0].key == key_for(r.commit_ts) && w[0].value &&
          *w[0].value == value_for(r.commit_ts) && w[1].key == "t" + key_for(r.commit_ts) &&
          !w[1].value;
+}
+
+// `threads` threads append `per` records each (append_ts) while a Cursor reads from lsn 1 in
+// batches of `batch`: true when the cursor saw every record in lsn order, each one whole, and
+// nothing after them. (A reader following concurrent appends.)
+inline bool cursor_follows_appenders(const std::shared_ptr<Journal>& j, int threads, int per,
+                                     size_t batch) {
+  assert(threads > 0 && per > 0 && batch > 0);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&j, per, t] {
+      for (int i = 0; i < per; ++i) append_ts(*j, t * 10'000 + i);
+    });
+  }
+  Cursor cursor(j, 1);
+  const auto total = static_cast<uint64_t>(threads) * static_cast<uint64_t>(per);
+  uint64_t expect = 1;
+  bool all_match = true;
+  // Polls until every record is read; bounded by the appenders finishing.
+  while (expect <= total) {
+    for (const Record& r : cursor.next_batch(batch, 1 << 20)) {
+      all_match = all_match && r.lsn == expect && record_matches(r);
+      ++expect;
+    }
+    j->wait_durable(expect, 1'000'000);
+  }
+  for (auto& th : pool) th.join();
+  return all_match && cursor.next_batch(16, 1 << 20).empty() && cursor.next_lsn() == total + 1;
 }
 
 inline std::vector<Record> read_all(const std::shared_ptr<Journal>& j, uint64_t from = 1) {

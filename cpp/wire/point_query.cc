@@ -429,55 +429,51 @@ void FastConn::add_query(const std::string& normalized_text,
 void FastConn::add_statement(const std::string& name, std::shared_ptr<const PointPlan> plan,
                              std::vector<uint32_t> param_oids) {
   assert(plan != nullptr);
-  if (param_oids.size() != plan->nparams) {
-    throw std::invalid_argument("one parameter type per statement parameter");
-  }
   Statement st;
+  const uint32_t nparams = plan->nparams;
   st.plan = std::move(plan);
-  st.param_oids = std::move(param_oids);
-  put_statement(name, std::move(st));
+  put_statement(name, std::move(st), nparams, std::move(param_oids));
 }
 
 void FastConn::add_begin(const std::string& name, const LaneLimits& limits) {
   Statement st;
   st.kind = Kind::kBegin;
   st.limits = limits;
-  put_statement(name, std::move(st));
+  put_statement(name, std::move(st), 0, {});
 }
 
 void FastConn::add_commit(const std::string& name) {
   Statement st;
   st.kind = Kind::kCommit;
-  put_statement(name, std::move(st));
+  put_statement(name, std::move(st), 0, {});
 }
 
 void FastConn::add_update(const std::string& name, std::shared_ptr<const UpdatePlan> plan,
                           std::vector<uint32_t> param_oids) {
   assert(plan != nullptr);
-  if (param_oids.size() != plan->nparams) {
-    throw std::invalid_argument("one parameter type per statement parameter");
-  }
   Statement st;
   st.kind = Kind::kUpdate;
+  const uint32_t nparams = plan->nparams;
   st.update = std::move(plan);
-  st.param_oids = std::move(param_oids);
-  put_statement(name, std::move(st));
+  put_statement(name, std::move(st), nparams, std::move(param_oids));
 }
 
 void FastConn::add_insert(const std::string& name, std::shared_ptr<const InsertPlan> plan,
                           std::vector<uint32_t> param_oids) {
   assert(plan != nullptr);
-  if (param_oids.size() != plan->nparams) {
-    throw std::invalid_argument("one parameter type per statement parameter");
-  }
   Statement st;
   st.kind = Kind::kInsert;
+  const uint32_t nparams = plan->nparams;
   st.insert = std::move(plan);
-  st.param_oids = std::move(param_oids);
-  put_statement(name, std::move(st));
+  put_statement(name, std::move(st), nparams, std::move(param_oids));
 }
 
-void FastConn::put_statement(const std::string& name, Statement st) {
+void FastConn::put_statement(const std::string& name, Statement st, uint32_t nparams,
+                             std::vector<uint32_t> param_oids) {
+  if (param_oids.size() != nparams) {
+    throw std::invalid_argument("one parameter type per statement parameter");
+  }
+  st.param_oids = std::move(param_oids);
   for (const uint32_t oid : st.param_oids) {
     if (oid != kOidInt2 && oid != kOidInt4 && oid != kOidInt8) {
       throw std::invalid_argument("statement parameters must be int2, int4 or int8");

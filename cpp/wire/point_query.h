@@ -18,6 +18,13 @@
 // when a row was written under another layout version, and when the catalog changed since the
 // plan was registered.
 //
+// Transaction-lane statements (txn_lane.h: BEGIN, COMMIT, point UPDATE, one-row INSERT) are
+// registered by name too and answered in the same groups, with NoData for Describe and
+// ReadyForQuery 'T' while the connection's lane transaction is open. One of them runs only as
+// the buffer's one group (nothing after its Sync), so that a refusal never follows its effects.
+// While the lane transaction is open a simple Query, or any group refused, is the general
+// path's: the caller takes the transaction over first (handover, see txn_lane.h).
+//
 // Normalized text: the statement with every integer literal replaced by "$4" (it fits int4) or
 // "$8" (int8), everything else verbatim. normalize() refuses statements holding quotes,
 // dollar signs, backslashes, comments, non-integer numbers, non-ASCII bytes, a ';' anywhere but
@@ -37,7 +44,8 @@
 // connection).
 // Invariants:
 //   1. serve() either appends the complete replies for every message in its input and returns
-//      true, or leaves *out unchanged and returns false.
+//      true, or leaves *out unchanged and returns false; then the lane transaction is as it was,
+//      except that a COMMIT the adjudicator refused is recorded in commit_failure().
 //   2. A FastConn holds at most kMaxEntries queries and kMaxEntries statements.
 //   3. A PointPlan's key_params index parameters the statement has (< nparams), one per key
 //      column, and every output type is one of the types encode_value supports.
@@ -207,7 +215,10 @@ class FastConn {
   };
   using Param = LaneParam;
 
-  void put_statement(const std::string& name, Statement st);
+  // Registers st under name with its parameter types (throws std::invalid_argument unless
+  // there are nparams of them, each int2, int4 or int8).
+  void put_statement(const std::string& name, Statement st, uint32_t nparams,
+                     std::vector<uint32_t> param_oids);
   bool run(const PointPlan& plan, const std::vector<Param>& params,
            const std::vector<int16_t>& formats, bool describe, std::string* out) const;
   // Executes a transaction-lane statement; false when refused (nothing changed, out as given).

@@ -20,12 +20,17 @@
 #include "storage/codec_bytes.h"
 #include "testing/unit.h"
 #include "wire/point_query.h"
+#include "wire/test_support.h"
 
 namespace dsql::wire {
 namespace {
 
 using storage::Datum;
 using storage::TypeId;
+using test::cstr;
+using test::frame;
+using test::i16;
+using test::i32;
 
 constexpr uint32_t kTable = 77;
 const std::string kCatalogKey = std::string("\x01") + "catalog";
@@ -218,27 +223,8 @@ DSQL_TEST(TxnLane, BeginStaysBelowTheHorizonAndRowIdsAreShared) {
 
 // ---- FastConn: the protocol side ---------------------------------------------------------------
 
-std::string frame(char type, const std::string& body) {
-  std::string out(1, type);
-  storage::bytes::put_be32(&out, static_cast<uint32_t>(body.size() + 4));
-  return out + body;
-}
-std::string cstr(const std::string& s) { return s + std::string(1, '\0'); }
-std::string i16(int16_t v) {
-  std::string s;
-  storage::bytes::put_be16(&s, static_cast<uint16_t>(v));
-  return s;
-}
-std::string i32(int32_t v) {
-  std::string s;
-  storage::bytes::put_be32(&s, static_cast<uint32_t>(v));
-  return s;
-}
 std::string group(const std::string& stmt, const std::vector<std::string>& ps) {
-  std::string b = cstr("") + cstr(stmt) + i16(0) + i16(static_cast<int16_t>(ps.size()));
-  for (const auto& p : ps) b += i32(static_cast<int32_t>(p.size())) + p;
-  b += i16(0);
-  return frame('B', b) + frame('E', cstr("") + i32(0)) + frame('S', "");
+  return test::bind_execute(stmt, ps);
 }
 
 // The reply's messages as (type, body).
