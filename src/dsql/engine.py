@@ -26,7 +26,7 @@ from dsql.txn.limits import Limits, NodeCapacity
 _open_lock = threading.Lock()
 _open: dict[str, Database] = {}
 PLAN_CACHE_MAX = 2048
-ROWID_HANDOVER_GAP = 1 << 20
+ROWID_HANDOVER_GAP = 1 << 16  # ids a racing thread may still take from the old counter
 
 
 @dataclass(frozen=True)
