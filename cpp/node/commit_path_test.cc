@@ -6,8 +6,11 @@
 // shard map wired as a node wires them; outcomes read back from storage and the journal.
 #include "node/commit_path.h"
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "node/test_support.h"
@@ -96,6 +99,29 @@ DSQL_TEST(CommitPath, FailedApplyKeepsTheWatermarkBelow) {
   CHECK_EQ(n.seq->in_flight(), size_t{1});           // never finished
   CHECK(n.storage->watermark() < failed_ts);
   CHECK(!n.seq->promise(failed_ts + 10));
+}
+
+DSQL_TEST(CommitPath, AcknowledgedOnlyOnceVisibleAtTheWatermark) {
+  Node n;
+  int64_t earlier = 0;  // a commit decided first and still being applied
+  n.seq->decide([&] {
+    earlier = n.clock->next();
+    return earlier;
+  });
+  std::atomic<bool> returned{false};
+  adjudicator::TxnResult r;
+  std::thread committer([&] {
+    r = n.put(earlier, "k", "v");
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const bool early = returned.load();
+  n.storage->advance_watermark(n.seq->finish(earlier));  // the earlier one is applied
+  committer.join();
+  CHECK(!early);
+  CHECK(r.outcome == Outcome::kCommitted);
+  CHECK(r.commit_ts > earlier);
+  CHECK(n.storage->watermark() >= r.commit_ts);
 }
 
 }  // namespace
