@@ -152,6 +152,11 @@ class _Cached:
             Column(c.name, c.type_oid, c.typmod, c.table_oid, c.column_no) for c in cols]
 
 
+def _result_shape(cols: list[Column] | None) -> list[tuple[str, int, int]] | None:
+    """What a prepared statement's result type is made of (PostgreSQL compares the same)."""
+    return None if cols is None else [(c.name, c.type_oid, c.typmod) for c in cols]
+
+
 RECENT_COMMIT_NS = 1_000_000_000
 FAST_POINT_UPDATE = True  # dsql.txn.autocommit for cached single-row UPDATEs (tests compare)
 PLAN_CACHE_MAX = 512  # cached plans per session (about least recently used dropped)
@@ -240,9 +245,7 @@ class Session:
         """After a DDL: a prepared statement whose result columns changed fails, as in
         PostgreSQL (0A000), before it runs; otherwise it is valid under the new catalog."""
         now = self.prepare(p.sql, p.param_type_oids)
-        def shape(cols: list[Column] | None) -> list[tuple[str, int, int]] | None:
-            return None if cols is None else [(c.name, c.type_oid, c.typmod) for c in cols]
-        if shape(now.columns) != shape(p.columns):
+        if _result_shape(now.columns) != _result_shape(p.columns):
             raise FeatureNotSupported("cached plan must not change result type")
         p.catalog_version = now.catalog_version
 
