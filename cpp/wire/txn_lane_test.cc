@@ -363,5 +363,62 @@ DSQL_TEST(TxnLane, InsertWithAHiddenRowIdAndTheClock) {
   CHECK(t.claim_of(t.order()[0]) == adjudicator::Kind::kFull);
 }
 
+// Mutated lane groups (bytes flipped, inserted, erased, truncated) against a connection in and
+// out of a transaction: serve() refuses with nothing written and the transaction unchanged, or
+// answers whole with ReadyForQuery telling the transaction's state; its writes stay one per
+// key; every row is still there afterwards.
+DSQL_TEST(TxnLane, MutatedGroupsAreRefusedOrAnsweredWhole) {
+  Conns n;
+  const std::vector<std::string> seeds = {group("begin", {}), group("up", {"3", "0", "1"}),
+                                          group("sel", {"1"}), group("commit", {}),
+                                          group("up", {"-2", "5", "2"})};
+  uint64_t state = 0x2545F4914F6CDD1DULL;
+  auto next = [&state]() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  uint64_t accepted = 0, refused_in_txn = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string in = seeds[next() % seeds.size()];
+    const int edits = static_cast<int>(next() % 3);  // 0: the seed itself
+    for (int e = 0; e < edits && !in.empty(); ++e) {
+      const size_t at = next() % in.size();
+      switch (next() % 4) {
+        case 0: in[at] = static_cast<char>(next()); break;
+        case 1: in.resize(at); break;
+        case 2: in.insert(at, 1, static_cast<char>(next())); break;
+        default: in.erase(at, 1); break;
+      }
+    }
+    const bool open = n.a.txn().open();
+    const size_t writes = n.a.txn().order().size();
+    const int64_t start = n.a.txn().start_ts();
+    std::string out = "x";
+    if (n.a.serve(in, &out)) {
+      ++accepted;
+      REQUIRE(out.size() > 1);
+      const auto msgs = messages(out.substr(1));
+      CHECK_EQ(msgs.back().first, 'Z');
+      CHECK_EQ(msgs.back().second, std::string(n.a.txn().open() ? "T" : "I"));
+    } else {
+      CHECK_EQ(out, std::string("x"));
+      CHECK_EQ(n.a.txn().open(), open);
+      CHECK_EQ(n.a.txn().order().size(), writes);
+      CHECK_EQ(n.a.txn().start_ts(), start);
+      if (open) {
+        ++refused_in_txn;
+        if (next() % 8 == 0) n.a.release_txn();  // (the general path would take it over)
+      }
+    }
+    CHECK(n.a.txn().order().size() <= 2);  // rows 1 and 2 only
+  }
+  CHECK(accepted > 1000);
+  CHECK(refused_in_txn > 0);
+  const int64_t w = n.storage->watermark();
+  for (int32_t id = 1; id <= 4; ++id) CHECK(n.read(n.key_of(id), w) != "<absent>");
+}
+
 }  // namespace
 }  // namespace dsql::wire
