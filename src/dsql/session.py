@@ -174,6 +174,13 @@ class Session:
         self.txn: Transaction | None = None
         self.in_block = False
         self.failed = False
+        # SET inside a transaction block (PostgreSQL's rules): the settings when the block's
+        # first SET ran, and the ones its COMMIT keeps (SET LOCAL changes only `settings`)
+        self._settings_before: dict[str, str] | None = None
+        self._settings_after: dict[str, str] | None = None
+        # reported settings whose value changed outside a SET (a block's end undid SETs): the
+        # server sends them as ParameterStatus before its next ReadyForQuery
+        self.pending_parameter_changes: dict[str, str] = {}
         self._plans: OrderedDict[Any, _Cached] = OrderedDict()  # LRU, PLAN_CACHE_MAX
         self._nolift: set[Any] = set()  # lifted texts that must run unlifted
         # statement text -> its lifted form (so that a repeated text is not tokenized again)
@@ -760,21 +767,23 @@ class Session:
         if kind == "rollback":
             if not self.in_block:
                 notices.append(_warning("there is no transaction in progress", "25P01"))
-            self._end_block()
+            self._end_block(committed=False)
             return StatementResult(None, [], "ROLLBACK", notices)
         if kind == "commit":
             if not self.in_block:
                 notices.append(_warning("there is no transaction in progress", "25P01"))
                 return StatementResult(None, [], "COMMIT", notices)
             if self.failed:
-                self._end_block()
+                self._end_block(committed=False)
                 return StatementResult(None, [], "ROLLBACK", notices)
             txn = self.txn
             assert txn is not None
+            committed = False
             try:
                 txn.commit()
+                committed = True
             finally:
-                self._end_block()
+                self._end_block(committed)
             return StatementResult(None, [], "COMMIT", notices)
         if kind in ("savepoint", "release", "rollback_to"):
             return self._savepoint(kind, str(d["name"]))
@@ -805,7 +814,12 @@ class Session:
                                         "blocks", "25P01"))
             return StatementResult(None, [], "SET", notices)
         if kind == "set":
-            changes = self._set(str(d["name"]), d["value"])
+            if d.get("local") and not self.in_block:
+                notices.append(_warning("SET LOCAL can only be used in transaction blocks",
+                                        "25P01"))
+                gucs.lookup(str(d["name"]))  # (an unknown name is still an error)
+                return StatementResult(None, [], "SET", notices)
+            changes = self._set(str(d["name"]), d["value"], local=bool(d.get("local")))
             return StatementResult(None, [], "SET", notices, changes)
         if kind == "reset":
             name = str(d["name"])
@@ -834,7 +848,11 @@ class Session:
         if kind == "savepoint":
             if self.failed:
                 raise InFailedTransaction()
-            savepoints.push(self._savepoints, savepoints.take(self.txn, name))
+            sp = savepoints.take(self.txn, name)
+            sp.settings = dict(self.settings)
+            sp.settings_after = None if self._settings_after is None else \
+                dict(self._settings_after)
+            savepoints.push(self._savepoints, sp)
             return StatementResult(None, [], "SAVEPOINT", [])
         i = savepoints.find(self._savepoints, name)
         if kind == "release":
@@ -843,15 +861,40 @@ class Session:
             del self._savepoints[i:]
             return StatementResult(None, [], "RELEASE", [])
         del self._savepoints[i + 1:]
-        savepoints.restore(self.txn, self._savepoints[i])
+        sp = self._savepoints[i]
+        savepoints.restore(self.txn, sp)
         self.failed = False
+        if self._settings_before is not None and sp.settings is not None:
+            self._settings_after = dict(sp.settings if sp.settings_after is None
+                                        else sp.settings_after)
+            self._settings_to(dict(sp.settings))
         return StatementResult(None, [], "ROLLBACK", [])
 
-    def _end_block(self) -> None:
+    def _end_block(self, committed: bool) -> None:
+        """The block ends: its SETs stay (but not SET LOCAL) when it committed, else they are
+        undone."""
         self._savepoints.clear()
         self.txn = None
         self.in_block = False
         self.failed = False
+        before, after = self._settings_before, self._settings_after
+        self._settings_before = self._settings_after = None
+        if before is not None:
+            assert after is not None
+            self._settings_to(after if committed else before)
+
+    def _settings_to(self, target: dict[str, str]) -> None:
+        """Makes `target` the settings; the reported ones that changed go to the client."""
+        old = self.settings
+        if target == old:
+            return
+        self.settings = target
+        self._apply_settings()
+        for name in set(old) | set(target):
+            if old.get(name) != target.get(name):
+                s = gucs.lookup(name)
+                if s.reported or s.name in _TIMEOUTS:
+                    self.pending_parameter_changes[s.name] = self._show(s.name)
 
     def _show(self, name: str) -> str:
         s = gucs.lookup(name)
@@ -861,19 +904,29 @@ class Session:
             return self.db.limits.show(s.name)  # the server's value
         return self.settings.get(s.name, s.default)
 
-    def _set(self, name: str, value: str | None) -> dict[str, str]:
+    def _set(self, name: str, value: str | None, local: bool = False) -> dict[str, str]:
+        """SET / RESET (value None) / set_config. Inside a transaction block the change is
+        undone if the block does not commit; SET LOCAL's always is at the block's end.
+        REQUIRES: not local outside a block."""
+        assert self.in_block or not local
         s = gucs.lookup(name)
         if s.read_only:
             from dsql.errors import DsqlError as _E
             raise _E(f'parameter "{s.name}" cannot be changed', sqlstate="55P02")
-        if value is None:
-            self.settings.pop(s.name, None)
-            shown = s.default
-        else:
-            shown = gucs.normalise(s, value)
-            if s.name in _TIMEOUTS:
-                timeout_ms(s.name, shown)  # 22023 for a value PostgreSQL would refuse
-            self.settings[s.name] = shown
+        shown = s.default if value is None else gucs.normalise(s, value)
+        if value is not None and s.name in _TIMEOUTS:
+            timeout_ms(s.name, shown)  # 22023 for a value PostgreSQL would refuse
+        if self.in_block and self._settings_before is None:
+            self._settings_before = dict(self.settings)
+            self._settings_after = dict(self.settings)
+        changed = [self.settings]
+        if self._settings_after is not None and not local:
+            changed.append(self._settings_after)
+        for settings in changed:
+            if value is None:
+                settings.pop(s.name, None)
+            else:
+                settings[s.name] = shown
         self._apply_settings()
         # The timeouts are not GUC_REPORT in PostgreSQL (no ParameterStatus), but the wire
         # server applies them too, so they are in parameter_changes (it filters what it sends).

@@ -164,7 +164,13 @@ class Processor:
         self.out += m.error_response(exc)
 
     def ready_for_query(self) -> None:
-        status = self._session.transaction_status
+        session = self._session
+        pending = getattr(session, "pending_parameter_changes", None)
+        if pending:  # a block's end undid SETs: the client hears the values now in force
+            changes = dict(pending)
+            pending.clear()
+            self.apply_parameter_changes(changes)
+        status = session.transaction_status
         if status == "I" and self.state.portals:
             self.state.portals.clear()  # portals end with their transaction
         self.out += m.ready_for_query(status)

@@ -29,6 +29,10 @@ class Savepoint:
     dml: bool
     new_catalog: Any
     catalog: Any
+    # the session's settings at the savepoint, and those its COMMIT would keep (set by the
+    # session: ROLLBACK TO SAVEPOINT undoes SETs too)
+    settings: dict[str, str] | None = None
+    settings_after: dict[str, str] | None = None
 
 
 def take(txn: Any, name: str) -> Savepoint:

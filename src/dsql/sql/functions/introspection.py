@@ -192,7 +192,7 @@ def set_config(name: str, value: str | None, is_local: bool) -> str | None:
     sess = context.session()
     if sess is None:
         return value
-    sess._set(name, value)
+    sess._set(name, value, local=bool(is_local) and sess.in_block)
     return str(sess._show(name))
 
 
