@@ -801,9 +801,8 @@ class Session:
             return StatementResult(None, [], "BEGIN", notices)
         if kind == "set_transaction":
             if d.get("session"):
-                if d.get("read_only") is not None:
-                    self.settings["default_transaction_read_only"] = \
-                        "on" if d["read_only"] else "off"
+                if d.get("read_only") is not None:  # (a SET: a block may undo it)
+                    self._set("default_transaction_read_only", "on" if d["read_only"] else "off")
                 return StatementResult(None, [], "SET", notices)
             if self.txn is not None and d.get("read_only") is not None:
                 if d["read_only"] is False and self.txn.read_only is False:
