@@ -153,15 +153,21 @@ def _handover(session: Session, writes: list[tuple[bytes, bytes]], failure: obje
     return (start, 1_700_000_000_000_000_000, time.monotonic_ns(), writes, claims, failure)
 
 
-def test_an_adopted_transaction_continues_with_its_writes(session: Session) -> None:
-    session.execute("INSERT INTO acct VALUES (1, 10, NULL, NULL, 'a')")
-    # The lane's write: row 1 with bal 15, encoded as the general path would encode it.
+def _writes_of(session: Session, sql: str) -> list[tuple[bytes, bytes]]:
+    """The writes `sql` buffers in a block (rolled back): what the lane would hand over for
+    it, encoded as the general path encodes them."""
     session.execute("BEGIN")
-    session.execute("UPDATE acct SET bal = bal + 5 WHERE id = 1")
     txn = session.txn
     assert txn is not None
+    session.execute(sql)
     writes = list(txn.writes.items())
     session.execute("ROLLBACK")
+    return writes
+
+
+def test_an_adopted_transaction_continues_with_its_writes(session: Session) -> None:
+    session.execute("INSERT INTO acct VALUES (1, 10, NULL, NULL, 'a')")
+    writes = _writes_of(session, "UPDATE acct SET bal = bal + 5 WHERE id = 1")
     state = _handover(session, writes, None)
     session.adopt_lane(state)
     assert session.transaction_status == "T"
@@ -180,12 +186,7 @@ def test_an_adopted_transaction_continues_with_its_writes(session: Session) -> N
 
 def test_a_commit_the_lane_lost_raises_the_general_paths_error(session: Session) -> None:
     session.execute("INSERT INTO acct VALUES (2, 10, NULL, NULL, 'b')")
-    session.execute("BEGIN")
-    session.execute("UPDATE acct SET bal = bal + 5 WHERE id = 2")
-    txn = session.txn
-    assert txn is not None
-    writes = list(txn.writes.items())
-    session.execute("ROLLBACK")
+    writes = _writes_of(session, "UPDATE acct SET bal = bal + 5 WHERE id = 2")
     # (outcome CONFLICT, commit ts, key index 0, mine NONKEY, theirs NONKEY, committed, txn 0)
     result = (1, 0, 0, 1, 1, False, 0)
     session.adopt_lane(_handover(session, writes, ("result", result)))

@@ -15,11 +15,13 @@
 //
 // The writes are buffered in a LaneTxn exactly as dsql.txn.Transaction buffers them (one entry
 // per key, the strongest claim per key, rows and bytes counted against the session's limits).
-// The lane never reports an error itself: whatever would fail (an overflow, a NULL, a duplicate
-// key, a limit, a stale plan) is refused before anything changes, and the caller hands the
-// transaction to the general path (handover(): Python continues the same transaction, runs the
-// statement and reports the error). A COMMIT the adjudicator refuses is also handed over, with
-// its result, and Python reports it as it reports its own commits.
+// The lane reports one error itself: a write-write conflict at COMMIT when no DDL began or
+// ended since BEGIN, with the general path's bytes (FastConn). Whatever else would fail (an
+// overflow, a NULL, a duplicate key, a limit, a stale plan) is refused before anything
+// changes, and the caller hands the transaction to the general path (FastConn handover: Python
+// continues the same transaction, runs the statement and reports the error). A COMMIT the
+// adjudicator refuses otherwise is handed over with its result, and Python reports it as it
+// reports its own commits.
 //
 // Python decides which statements qualify (src/dsql/sql/fastplan.py) and encodes nothing the
 // kernel could get wrong: plans carry the table's key layout, the row layout and version, and
