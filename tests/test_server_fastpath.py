@@ -12,17 +12,14 @@ database's served counter shows the lane ran.
 from __future__ import annotations
 
 import struct
-import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from dsql.server.auth import InMemoryRoleStore
-from dsql.server.config import ServerConfig
 from dsql.server.factory import EngineBackend
 from dsql.server.runner import ServerThread
+from engine_pair import lane_and_general
 from pgwire_client import RawClient, bind, describe, execute, msg, parse, query
 
 SETUP = [
@@ -82,26 +79,13 @@ def servers(request: pytest.FixtureRequest
             ) -> Iterator[tuple[ServerThread, ServerThread, EngineBackend]]:
     """The fast lane both ways: inside each connection's thread (the default), and on the
     event loop (--no-connection-threads)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        roles = InMemoryRoleStore()
-        roles.add("admin", None, superuser=True)
-        fast_backend = EngineBackend(Path(tmp) / "data")
-        slow_backend = EngineBackend(Path(tmp) / "data")  # the same Database (refcounted)
-        fast = ServerThread(ServerConfig(host="127.0.0.1", port=0, shutdown_timeout_s=2.0,
-                                         connection_threads=request.param == "threads"),
-                            fast_backend, roles, None).start()
-        slow = ServerThread(ServerConfig(host="127.0.0.1", port=0, shutdown_timeout_s=2.0,
-                                         fast_path=False), slow_backend, roles, None).start()
+    with lane_and_general(request.param == "threads") as (fast, slow, fast_backend):
         with RawClient(slow.host, slow.port) as c:
             c.startup()
             for sql in SETUP:
                 c.send(query(sql))
                 assert not [b for t, b in c.read_until_ready() if t == "E"], sql
-        try:
-            yield fast, slow, fast_backend
-        finally:
-            fast.stop()
-            slow.stop()
+        yield fast, slow, fast_backend
 
 
 @pytest.fixture

@@ -37,7 +37,6 @@ import re
 import shutil
 import struct
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from dsql.server.child import ServeProcess
 from dsql.server.config import ServerConfig
 from dsql.server.factory import EngineBackend
 from dsql.server.runner import ServerThread
+from engine_pair import lane_and_general
 from pgwire_client import (
     FLUSH,
     SYNC,
@@ -378,22 +378,8 @@ def _is_ok(replies: list[list[Message]]) -> None:
 def servers(request: pytest.FixtureRequest) -> Iterator[Servers]:
     """The lane in each connection's thread (the default) and on the event loop
     (--no-connection-threads); the general server shares the Database."""
-    with tempfile.TemporaryDirectory() as tmp:
-        roles = InMemoryRoleStore()
-        roles.add("admin", None, superuser=True)
-        lane_backend = EngineBackend(Path(tmp) / "data")
-        general_backend = EngineBackend(Path(tmp) / "data")  # the same Database (refcounted)
-        lane = ServerThread(ServerConfig(host="127.0.0.1", port=0, shutdown_timeout_s=2.0,
-                                         connection_threads=request.param == "threads"),
-                            lane_backend, roles, None).start()
-        general = ServerThread(ServerConfig(host="127.0.0.1", port=0, shutdown_timeout_s=2.0,
-                                            fast_path=False), general_backend, roles,
-                               None).start()
-        try:
-            yield lane, general, lane_backend
-        finally:
-            lane.stop()
-            general.stop()
+    with lane_and_general(request.param == "threads") as servers:
+        yield servers
 
 
 @pytest.fixture(scope="module")

@@ -277,10 +277,7 @@ class Session:
                 return None
             lf = memo[0]
             cached = self._plans.get(memo[1])
-        if cached is None or cached.point is None or cached.ctx_gen != self._ctx_gen:
-            return None
-        cats = self.db.catalogs
-        if cats.ddl_in_flight or cats.latest.version != cached.catalog_version:
+        if cached is None or cached.point is None or not self._current(cached):
             return None
         return cached.plan, lf
 
@@ -292,15 +289,19 @@ class Session:
             return None
         key = (sql, *map(type, params)) if params else sql
         cached = self._plans.get(key)
-        if cached is None or cached.ctx_gen != self._ctx_gen:
+        if cached is None or not self._current(cached):
             return None
         plan = cached.plan
         if getattr(plan, "subqueries", False) or plan.volatile:
             return None  # (it needs its execution context: the general path)
-        cats = self.db.catalogs
-        if cats.ddl_in_flight or cats.latest.version != cached.catalog_version:
-            return None
         return plan, cached.ast
+
+    def _current(self, cached: _Cached) -> bool:
+        """Whether a cached plan is what the server's C++ lanes may run now: bound under the
+        session's settings and against the newest catalog, with no DDL in flight."""
+        cats = self.db.catalogs
+        return cached.ctx_gen == self._ctx_gen and not cats.ddl_in_flight \
+            and cats.latest.version == cached.catalog_version
 
     def adopt_lane(self, state: lane.Handover) -> None:
         """Continues the transaction the server's C++ lane ran so far (dsql.txn.lane).
